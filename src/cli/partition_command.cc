@@ -1,0 +1,13 @@
+// `aloft partition ...`: placeholder registration; the command group is being built.
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+
+namespace aloft::cli {
+
+void AddPartitionCommands(CLI::App& app, CommandResult& /*result*/) {
+  app.add_subcommand("partition", "(not implemented yet)")->require_subcommand(1);
+}
+
+}  // namespace aloft::cli

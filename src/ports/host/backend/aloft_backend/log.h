@@ -1,0 +1,7 @@
+#pragma once
+// Host backend of the ALOFT_LOG facade (src/core/log.h): writes to stderr when the level is at
+// or below the threshold set with aloft_backend_set_log_level (default: warnings).
+
+void aloft_backend_log(int level, const char* tag, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
+void aloft_backend_set_log_level(int level);
