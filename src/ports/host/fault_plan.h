@@ -26,12 +26,13 @@ enum class PowerCutKind : uint8_t {
   kBefore,
   // Power is lost while the chip executes op N, which is left torn (the seed decides how far it
   // got), then as kBefore. A torn write programs a prefix of its bytes (0 to size-1 of them)
-  // fully and the next byte partly: a random subset of the bits it was to clear. A torn erase
-  // erases the sectors before one chosen sector of its range, leaves those after it untouched,
-  // and leaves the chosen sector undefined: each bit is its old value (or 0, if the chip's
-  // pre-program phase ran) unless the erase already raised it to 1, with a seeded density from
-  // "old content with a few bits set" to "almost erased". A torn op whose arguments the chip
-  // would refuse (range, alignment, a bit set over a cleared one) is cut as kBefore.
+  // fully and the next byte partly: a random subset (possibly none or all) of the bits it was to
+  // clear. A torn erase completes the erase units (64 KiB blocks or sectors, as ESP-IDF walks the
+  // range) before one chosen unit, leaves those after it untouched, and leaves the chosen unit
+  // undefined: each bit is its old value (or 0, if the chip's pre-program phase ran) unless the
+  // erase already raised it to 1, with a seeded density from "old content with a few bits set" to
+  // "almost erased". A torn op whose arguments the chip model would refuse (range, alignment, a
+  // bit set over a cleared one) is cut as kBefore.
   kDuring,
 };
 
