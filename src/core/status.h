@@ -6,6 +6,7 @@
 // Codes and when to choose each: ../../../shared/STYLE.md §1; docs/errors.md.
 
 #include <cstdint>
+#include <string_view>
 
 namespace aloft {
 
@@ -50,8 +51,10 @@ class [[nodiscard]] Status {
   }
 
   friend constexpr bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.reason_ == b.reason_ && a.has_context_ == b.has_context_ &&
-           a.context_ == b.context_;
+    // Reasons compare by text: the same literal in two translation units need not share an
+    // address.
+    return a.code_ == b.code_ && std::string_view(a.reason_) == std::string_view(b.reason_) &&
+           a.has_context_ == b.has_context_ && a.context_ == b.context_;
   }
 
  private:

@@ -24,8 +24,9 @@ class Flash {
   virtual Status Read(uint32_t offset, ByteSpan out) = 0;
 
   // Programs data at offset: each target bit becomes flash AND data.
-  // REQUIRES: each target byte erased since it was last written (the emulator checks and
-  // returns kFailedPrecondition, naming the offset, where a real chip would silently corrupt).
+  // REQUIRES: the write only clears bits (never asks for a 1 where flash holds a 0). The
+  // emulator refuses such a write whole with kFailedPrecondition naming the first offending
+  // offset, where a real chip would silently leave the 0 (a corrupt image).
   // kOutOfRange past the end; kAborted after a power cut.
   virtual Status Write(uint32_t offset, ConstByteSpan data) = 0;
 
