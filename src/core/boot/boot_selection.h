@@ -5,7 +5,8 @@
 // the bootloader makes. Mirrors ESP-IDF v5.5.5 bootloader_utility.c
 // (bootloader_utility_get_selected_boot_partition, bootloader_utility_load_boot_image,
 // set_actual_ota_seq). Spec: shared/spec/esp-idf-ota.md §3, §5.5; docs/formats/otadata.md.
-// Not thread-safe only in the sense that an ImageCheck implementation may keep state.
+// The decisions keep no state and may run on any thread; an ImageCheck implementation states
+// its own contract.
 
 #include <array>
 #include <cstddef>
@@ -114,6 +115,7 @@ BootSelection SelectBootIndex(const Otadata* otadata, const SlotLayout& layout,
 // The candidates bootloader_utility_load_boot_image(start) tries, in order (spec §3.3): start
 // down to factory, then start+1 up to bootloader_ota_count-1, then test, skipping partitions
 // that do not exist; only test when start == kTestIndex; nothing for kInvalidIndex.
+// REQUIRES (checked): start is kTestIndex, kInvalidIndex or >= kFactoryIndex.
 LoadOrderList LoadOrder(int start, const SlotLayout& layout);
 
 // Why a candidate did or did not boot.
@@ -137,6 +139,7 @@ struct BootDecision {
   // The eFuse secure version after this boot, when it was raised (by an active VALID entry
   // before loading, or by the initial write). Later candidates are checked against it.
   std::optional<uint32_t> secure_version_raise;
+  // Every candidate tried, in load order, with its verdict; only the last can be kLoaded.
   FixedList<LoadAttempt, kMaxOtaSlots + 2> attempts;
 };
 

@@ -9,6 +9,7 @@
 
 #include "core/boot/internal/ota_seq_search.h"
 #include "core/boot/otadata_test_support.h"
+#include "support/allocation_counter.h"
 
 namespace aloft::core {
 namespace {
@@ -695,6 +696,23 @@ TEST(ApplyOtadataAction, MemoryWrongSize_InvalidArgument) {
   Image small(0x1000, std::byte{0xFF});
   EXPECT_EQ(Describe(ApplyOtadataAction(OtadataAction{}, small)),
             "invalid_argument: otadata: partition buffer is not 0x2000 bytes [4096]");
+}
+
+TEST(OtaOps, DecisionsAndInMemoryApply_DoNotAllocate) {
+  Image image = ReadOtadataVector("slot1_pending_seq2.bin");
+  const Otadata otadata = ParseImage(image);
+  const SlotLayout layout = ContiguousSlotLayout(2, true);
+  const BootConfig config = Rollback(true);
+  ImageVerdicts images = ImageVerdicts::AllVerify();
+  ::aloft::testing::AllocationGuard guard;
+  const BootDecision boot = DecideBoot(&otadata, layout, config, images);
+  const OtaOutcome set_boot = SetBootPartition(&otadata, layout, config, 0, images);
+  const OtaOutcome valid = MarkAppValidCancelRollback(&otadata, layout, config, 1);
+  const OtaOutcome begin = OtaBegin(&otadata, layout, config, 0, 1);
+  EXPECT_TRUE(ApplyOtadataAction(valid.otadata, image).ok());
+  EXPECT_EQ(boot.booted, 0);
+  EXPECT_TRUE(set_boot.status.ok());
+  EXPECT_EQ(begin.status, kOtaRollbackInvalidState);
 }
 
 // ---------------------------------------------------------------------------------------------
