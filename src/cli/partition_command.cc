@@ -259,15 +259,36 @@ std::string Megabytes(uint64_t bytes) {
   return text;
 }
 
-// A CSV parse failure (§1.6 A, and our own limits), without the location.
-std::string DescribeCsvFailure(const Status& status, const PartitionDiagnostic& d,
-                               const PartitionCsvOptions& options) {
+std::string PartitionLabel(const Partition& p) { return "partition " + std::string(p.name()); }
+
+// What a message may need besides the diagnostic.
+struct MessageContext {
+  uint32_t table_offset = kDefaultPartitionTableOffset;
+  const PartitionTable* table = nullptr;          // set for §1.6 B/C/D failures
+  const std::vector<std::byte>* bytes = nullptr;  // set for binary-reader failures
+};
+
+// The message for any failure, without the location ("partition ota_1 invalid: ...").
+std::string DescribeFailure(const Status& status, const PartitionDiagnostic& d,
+                            const MessageContext& c) {
+  static const Partition kNoPartition;
+  const Partition& p =
+      c.table != nullptr && d.index < c.table->size() ? (*c.table)[d.index] : kNoPartition;
+  const std::string invalid = PartitionLabel(p) + " invalid: ";
+  const size_t input_size = c.bytes != nullptr ? c.bytes->size() : 0;
+  const std::string row = "row " + std::to_string(d.index) + " (byte " +
+                          Hex(static_cast<uint32_t>(d.index * kPartitionEntrySize)) + ")";
+  auto row_bytes = [&](size_t offset, size_t size) {
+    return HexString(ConstByteSpan(c.bytes->data() + d.index * kPartitionEntrySize + offset, size));
+  };
   switch (d.rule) {
+    case PartitionRule::kNone:
+      return status.reason();
     case PartitionRule::kUnknownVariable:
       return "unknown variable " + Quote(d.text());
     case PartitionRule::kOffsetInTableSector:
       return "partitions overlap: the partition sets offset " + SignedHex(d.value) +
-             ", but the partition table occupies the whole sector " + Hex(options.table_offset) +
+             ", but the partition table occupies the whole sector " + Hex(c.table_offset) +
              "; use a free offset " + SignedHex(d.limit) + " or higher";
     case PartitionRule::kOverlapInFileOrder:
       return "partitions overlap: the partition sets offset " + SignedHex(d.value) +
@@ -322,23 +343,12 @@ std::string DescribeCsvFailure(const Status& status, const PartitionDiagnostic& 
              (byte_field ? "0..255" : "0..0xffffffff") + ")";
     }
     case PartitionRule::kTooManyEntries:
+      if (c.bytes != nullptr) {
+        return "more than " + std::to_string(kMaxPartitionEntries) + " entries (at " + row + ")";
+      }
       return "more than " + std::to_string(kMaxPartitionEntries) +
              " partitions (the binary table holds at most " +
              std::to_string(kMaxPartitionEntriesWithMd5) + " with its MD5 row)";
-    default:
-      return status.reason();
-  }
-}
-
-std::string PartitionLabel(const Partition& p) { return "partition " + std::string(p.name()); }
-
-// A §1.6 B/C/D failure, without the location.
-std::string DescribeValidationFailure(const Status& status, const PartitionDiagnostic& d,
-                                      const PartitionTable& table,
-                                      const PartitionValidationOptions& options) {
-  const Partition& p = table[d.index];
-  const std::string invalid = PartitionLabel(p) + " invalid: ";
-  switch (d.rule) {
     case PartitionRule::kOffsetMisaligned:
       return invalid + "offset " + Hex(p.offset) + " is not aligned to " + SignedHex(d.limit);
     case PartitionRule::kSizeMisaligned:
@@ -354,11 +364,11 @@ std::string DescribeValidationFailure(const Status& status, const PartitionDiagn
              Hex(kNvsReadWriteMinSize) + ")";
     case PartitionRule::kDuplicateName: {
       std::string where;
-      for (const Partition& other : table.entries()) {
+      for (const Partition& other : c.table->entries()) {
         if (other.name() == p.name()) {
           where += where.empty() ? "" : ", ";
           where += other.line != 0 ? "line " + std::to_string(other.line)
-                                   : "entry " + std::to_string(&other - table.entries().data());
+                                   : "entry " + std::to_string(&other - c.table->entries().data());
         }
       }
       return "partition names must be unique: " + Quote(p.name()) + " is used more than once (" +
@@ -366,9 +376,9 @@ std::string DescribeValidationFailure(const Status& status, const PartitionDiagn
     }
     case PartitionRule::kBelowTableEnd:
       return PartitionLabel(p) + ": offset " + Hex(p.offset) + " is below " + SignedHex(d.limit) +
-             " (the partition table sector at " + Hex(options.table_offset) + " comes first)";
+             " (the partition table sector at " + Hex(c.table_offset) + " comes first)";
     case PartitionRule::kOverlap: {
-      const Partition& other = table[d.other_index];
+      const Partition& other = c.table->operator[](d.other_index);
       return PartitionLabel(p) + " at " + Hex(p.offset) + " overlaps " + PartitionLabel(other) +
              " at " + Hex(other.offset) + "-" + SignedHex(static_cast<int64_t>(other.end()) - 1);
     }
@@ -376,7 +386,7 @@ std::string DescribeValidationFailure(const Status& status, const PartitionDiagn
     case PartitionRule::kMultipleTeeOtadata: {
       const bool tee = d.rule == PartitionRule::kMultipleTeeOtadata;
       return std::string("found multiple ") + (tee ? "TEE " : "") + "otadata partitions (" +
-             std::string(table[d.other_index].name()) + ", " + std::string(p.name()) +
+             std::string(c.table->operator[](d.other_index).name()) + ", " + std::string(p.name()) +
              "); only one partition can be defined with type=\"data\"(1) and subtype=" +
              (tee ? "\"tee_ota\"(0x90)" : "\"ota\"(0)");
     }
@@ -391,43 +401,25 @@ std::string DescribeValidationFailure(const Status& status, const PartitionDiagn
              PartitionLabel(p) + "), which does not fit in the configured flash size " +
              std::to_string(d.limit / (1024 * 1024)) +
              "MB. Change the flash size in menuconfig under the 'Serial Flasher Config' menu";
-    default:
-      return status.reason();
-  }
-}
-
-// A binary reader failure (§1.7), without the location.
-std::string DescribeBinaryFailure(const Status& status, const PartitionDiagnostic& d,
-                                  const std::vector<std::byte>& bytes) {
-  const std::string row = "row " + std::to_string(d.index) + " (byte " +
-                          Hex(static_cast<uint32_t>(d.index * kPartitionEntrySize)) + ")";
-  switch (d.rule) {
     case PartitionRule::kBinaryLength:
-      return "partition table length (" + std::to_string(bytes.size()) +
+      return "partition table length (" + std::to_string(input_size) +
              " bytes) must be a multiple of 32 bytes: " + row +
              " is short and no end-of-table marker came before it";
     case PartitionRule::kBinaryNoEndMarker:
       return "partition table is missing an end-of-table marker (a row of 32 0xFF bytes) in " +
-             std::to_string(bytes.size()) + " bytes";
+             std::to_string(input_size) + " bytes";
     case PartitionRule::kBinaryMd5Mismatch: {
-      const ConstByteSpan stored(
-          bytes.data() + d.index * kPartitionEntrySize + kPartitionMd5DigestOffset,
-          kPartitionMd5DigestSize);
       return "MD5 checksums don't match at " + row + " (computed: 0x" + std::string(d.text()) +
-             ", stored: 0x" + HexString(stored) + ")";
+             ", stored: 0x" + row_bytes(kPartitionMd5DigestOffset, kPartitionMd5DigestSize) + ")";
     }
     case PartitionRule::kBinaryBadMagic: {
-      const ConstByteSpan magic(bytes.data() + d.index * kPartitionEntrySize, 2);
-      return "invalid magic bytes " + HexString(magic) + " at " + row +
+      return "invalid magic bytes " + row_bytes(0, 2) + " at " + row +
              " (an entry starts aa50, the MD5 row ebeb, the end marker is all ff)";
     }
     case PartitionRule::kBinaryLabelNotUtf8:
       return "the label at " + row + " is not valid UTF-8";
-    case PartitionRule::kTooManyEntries:
-      return "more than " + std::to_string(kMaxPartitionEntries) + " entries (at " + row + ")";
-    default:
-      return status.reason();
   }
+  return status.reason();
 }
 
 std::string DescribeWarning(const PartitionWarning& warning, const PartitionTable& table) {
@@ -543,8 +535,10 @@ Parsed ParseInput(Input& input, const TableFlags& flags, port::Crypto& crypto) {
   if (input.binary) {
     Result<PartitionTable> table = ParsePartitionTableBinary(input.bytes, crypto, &diagnostic);
     if (!table.ok()) {
-      parsed.failure = MakeFinding(input, diagnostic.rule, 0,
-                                   DescribeBinaryFailure(table.status(), diagnostic, input.bytes));
+      parsed.failure =
+          MakeFinding(input, diagnostic.rule, 0,
+                      DescribeFailure(table.status(), diagnostic,
+                                      MessageContext{flags.table_offset(), nullptr, &input.bytes}));
       return parsed;
     }
     parsed.table = std::move(*table);
@@ -564,8 +558,10 @@ Parsed ParseInput(Input& input, const TableFlags& flags, port::Crypto& crypto) {
   options.variables = &variables;
   Result<PartitionTable> table = ParsePartitionCsv(input.text, options, &diagnostic);
   if (!table.ok()) {
-    parsed.failure = MakeFinding(input, diagnostic.rule, diagnostic.line,
-                                 DescribeCsvFailure(table.status(), diagnostic, options));
+    parsed.failure =
+        MakeFinding(input, diagnostic.rule, diagnostic.line,
+                    DescribeFailure(table.status(), diagnostic,
+                                    MessageContext{options.table_offset, nullptr, nullptr}));
     return parsed;
   }
   parsed.table = std::move(*table);
@@ -598,8 +594,9 @@ std::optional<Finding> Validate(const Input& input, const PartitionTable& table,
     return std::nullopt;
   }
   const Partition& p = table[diagnostic.index];
-  Finding finding = MakeFinding(input, diagnostic.rule, p.line,
-                                DescribeValidationFailure(status, diagnostic, table, options));
+  Finding finding = MakeFinding(
+      input, diagnostic.rule, p.line,
+      DescribeFailure(status, diagnostic, MessageContext{options.table_offset, &table, nullptr}));
   finding.partition = std::string(p.name());
   return finding;
 }
@@ -778,9 +775,13 @@ struct AppReport {
   std::vector<AppFit> fits;
 };
 
+// "app0 (ota_0)", or just "ota_0" when the name is the subtype keyword.
 std::string SlotName(const Partition& p) {
-  return std::string(p.name()) + " (" +
-         std::string(PartitionSubtypeName(p.type, p.subtype).view()) + ")";
+  const PartitionKeywordText subtype = PartitionSubtypeName(p.type, p.subtype);
+  if (p.name() == subtype.view()) {
+    return std::string(p.name());
+  }
+  return std::string(p.name()) + " (" + std::string(subtype.view()) + ")";
 }
 
 // The OTA checks gen_esp32part.py leaves out (spec §1.6 "Things the tool does not check").
