@@ -32,7 +32,9 @@ std::optional<std::vector<std::byte>> ReadFileOrReport(const std::string& path) 
     return std::nullopt;
   }
   std::vector<std::byte> bytes(chars.size());
-  std::memcpy(bytes.data(), chars.data(), chars.size());
+  if (!chars.empty()) {  // an empty vector's data() may be null, which memcpy must not get
+    std::memcpy(bytes.data(), chars.data(), chars.size());
+  }
   return bytes;
 }
 
