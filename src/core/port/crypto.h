@@ -78,8 +78,8 @@ class Crypto {
   // Verifies an RSA-PSS signature (MGF1 with SHA-256, salt length 32) over a SHA-256 digest.
   // `modulus` and `signature` are big-endian and the same length (384 bytes for RSA-3072).
   // kUnauthenticated if it does not verify; kInvalidArgument for a malformed key.
-  virtual Status VerifyRsaPss(ConstByteSpan modulus, uint32_t public_exponent, ConstByteSpan digest,
-                              ConstByteSpan signature) = 0;
+  virtual Status VerifyRsaPss(ConstByteSpan modulus, uint32_t public_exponent,
+                              ConstByteSpan digest, ConstByteSpan signature) = 0;
 
   // Writes HMAC-SHA256(key, message) (RFC 2104) to the first 32 bytes of `mac`.
   // kInvalidArgument if `mac` is shorter than 32 bytes or `key` is empty.
