@@ -8,6 +8,7 @@
 
 #include "support/allocation_counter.h"
 #include "support/status_testing.h"
+#include "support/vectors.h"
 
 namespace aloft::core {
 namespace {
@@ -209,6 +210,19 @@ TEST(SerializeManifest, InvalidFields_Refused) {
                 InvalidArgument("manifest: min_running_version is not a semantic version", 0));
   EXPECT_STATUS(SerializeManifest(Example(), ByteSpan(out).first(100)).status(),
                 OutOfRange("manifest: output buffer too small", 100));
+}
+
+TEST(ParseManifest, VectorFiles_ParseAndReserializeByteForByte) {
+  const std::string example =
+      testing::ReadText(testing::VectorPath("release-manifest/example.manifest"));
+  EXPECT_EQ(example, kCanonical);
+  for (const char* name :
+       {"release-manifest/example.manifest", "release-manifest/longest.manifest"}) {
+    const std::string text = testing::ReadText(testing::VectorPath(name));
+    const Result<ReleaseManifest> m = ParseManifest(AsBytes(text));
+    ASSERT_TRUE(m.ok()) << name << ": " << m.status().reason();
+    EXPECT_EQ(Serialize(*m), text) << name;
+  }
 }
 
 TEST(BoundedText, LongerThanCapacity_Unchanged) {

@@ -111,8 +111,9 @@ SignatureVerdict VerifySignatureBlocks(port::Crypto& crypto, const SignedRegionD
                                        ConstByteSpan blocks, const TrustPolicy& policy);
 
 // Whole-image form: hashes [0, SignedRegionSize(image_len)) of `image` (SHA-256 and/or SHA-384
-// as the policy needs) and verifies the 4096 bytes that follow. kDataLoss "signature:
-// signature sector truncated" if `image` ends before the sector does; bytes after it are
+// as the policy needs) and verifies the 4096 bytes that follow. kDataLoss "signature: image
+// shorter than its signed region", or "signature: signature sector truncated" (context: the
+// sector bytes present) if `image` ends before the sector does; bytes after the sector are
 // ignored (a partition read holds more). `image_len` comes from the app-image parser.
 SignatureVerdict VerifySignedImage(port::Crypto& crypto, ConstByteSpan image, uint32_t image_len,
                                    const TrustPolicy& policy);
