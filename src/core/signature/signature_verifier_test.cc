@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "ports/host/openssl_crypto.h"
+#include "support/allocation_counter.h"
 #include "support/status_testing.h"
 #include "support/vectors.h"
 
@@ -276,6 +277,43 @@ TEST(VerifySignatureBlocks, SectorSizes_WholeSectorOrWholeBlocksOnly) {
     EXPECT_STATUS(VerifySignatureBlocks(crypto, *digests, blocks, policy).status,
                   DataLoss("signature: signature sector truncated", static_cast<uint32_t>(size)));
   }
+}
+
+// Real hashes, and signature math that answers without allocating, so the guard measures the
+// verifier alone: the streaming path borrows every buffer.
+class NoAllocCrypto final : public port::Crypto {
+ public:
+  Status HashBegin(port::HashAlgorithm a, port::HashContext& c) override {
+    return real_.HashBegin(a, c);
+  }
+  Status HashUpdate(port::HashContext& c, ConstByteSpan d) override {
+    return real_.HashUpdate(c, d);
+  }
+  Status HashFinish(port::HashContext& c, ByteSpan d) override { return real_.HashFinish(c, d); }
+  void HashAbort(port::HashContext& c) override { real_.HashAbort(c); }
+  Status VerifyEcdsa(port::EcdsaCurve, ConstByteSpan, ConstByteSpan, ConstByteSpan) override {
+    return OkStatus();
+  }
+  Status VerifyRsaPss(ConstByteSpan, uint32_t, ConstByteSpan, ConstByteSpan) override {
+    return OkStatus();
+  }
+  Status HmacSha256(ConstByteSpan, ConstByteSpan, ByteSpan) override {
+    return Unimplemented("test: no hmac");
+  }
+
+ private:
+  host::OpensslCrypto real_;  // OpenSSL allocates with malloc, which the guard does not count
+};
+
+TEST(VerifySignatureBlocks, WholeVerification_NoHeapAllocation) {
+  NoAllocCrypto crypto;
+  const std::vector<std::byte> image = Signed("esp32c3_app_securepad.signed_rsa012.bin");
+  const TrustedKey keys[] = {Key("test_rsa3072_key2")};
+  const TrustPolicy policy{keys, kRsa, false};
+  testing::AllocationGuard guard;
+  const SignatureVerdict verdict = VerifySignedImage(crypto, image, 131072, policy);
+  EXPECT_TRUE(verdict.ok());
+  EXPECT_EQ(*verdict.accepted_block, 2);
 }
 
 TEST(SignedRegionSize, AlignsUpTo4096) {
