@@ -43,5 +43,10 @@ std::string Hex(uint32_t value);
 void AddPartitionCommands(CLI::App& app, CommandResult& result);
 void AddImageCommands(CLI::App& app, CommandResult& result);
 void AddFlashCommands(CLI::App& app, CommandResult& result);
+void AddKeyCommands(CLI::App& app, CommandResult& result);
+void AddSignCommands(CLI::App& app, CommandResult& result);
+void AddReleaseCommands(CLI::App& app, CommandResult& result);
+// `aloft image verify`: added to the `image` group by AddImageCommands.
+void AddImageVerifyCommand(CLI::App& image_group, CommandResult& result);
 
 }  // namespace aloft::cli

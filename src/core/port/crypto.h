@@ -1,5 +1,6 @@
 #pragma once
-// Cryptographic primitives the core needs: incremental hashes and signature verification.
+// Cryptographic primitives the core needs: incremental hashes, signature verification, and
+// HMAC-SHA256 (the check-in freshness proof, core/release/freshness.h).
 // Signing never happens on a device, so it is not here. Implementations: host OpenSSL 3
 // (src/ports/host/openssl_crypto.h), ESP-IDF PSA (src/ports/esp-idf).
 // Thread-safety: a Crypto object may be shared; each HashContext belongs to one caller.
@@ -79,6 +80,10 @@ class Crypto {
   // kUnauthenticated if it does not verify; kInvalidArgument for a malformed key.
   virtual Status VerifyRsaPss(ConstByteSpan modulus, uint32_t public_exponent,
                               ConstByteSpan digest, ConstByteSpan signature) = 0;
+
+  // Writes HMAC-SHA256(key, message) (RFC 2104) to the first 32 bytes of `mac`.
+  // kInvalidArgument if `mac` is shorter than 32 bytes or `key` is empty.
+  virtual Status HmacSha256(ConstByteSpan key, ConstByteSpan message, ByteSpan mac) = 0;
 };
 
 }  // namespace aloft::port

@@ -208,4 +208,18 @@ Status OpensslCrypto::VerifyRsaPss(ConstByteSpan modulus, uint32_t public_expone
                       });
 }
 
+Status OpensslCrypto::HmacSha256(ConstByteSpan key, ConstByteSpan message, ByteSpan mac) {
+  if (key.empty() || mac.size() < 32) {
+    return InvalidArgument("crypto: hmac key is empty or mac buffer too small");
+  }
+  size_t mac_size = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                Bytes(message), message.size(), reinterpret_cast<unsigned char*>(mac.data()),
+                mac.size(), &mac_size) == nullptr ||
+      mac_size != 32) {
+    return Internal("crypto: hmac-sha256 failed");
+  }
+  return OkStatus();
+}
+
 }  // namespace aloft::host

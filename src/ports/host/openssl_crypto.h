@@ -16,6 +16,7 @@ class OpensslCrypto final : public port::Crypto {
                      ConstByteSpan signature) override;
   Status VerifyRsaPss(ConstByteSpan modulus, uint32_t public_exponent, ConstByteSpan digest,
                       ConstByteSpan signature) override;
+  Status HmacSha256(ConstByteSpan key, ConstByteSpan message, ByteSpan mac) override;
 };
 
 }  // namespace aloft::host
