@@ -14,10 +14,10 @@
 
 namespace {
 
-using aloft::AppImageExpectations;
-using aloft::AppImageInfo;
-using aloft::AppImageSummary;
-using aloft::AppImageValidator;
+using aloft::core::AppImageExpectations;
+using aloft::core::AppImageInfo;
+using aloft::core::AppImageSummary;
+using aloft::core::AppImageValidator;
 using aloft::ConstByteSpan;
 using aloft::Result;
 using aloft::Status;
@@ -59,11 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   AppImageExpectations expectations;
   expectations.require_hash = false;  // judge by the bootloader's rules, like VerifyAppImage
-  aloft::ImageRequirements requirements;
+  aloft::core::ImageRequirements requirements;
   requirements.slot_size = expectations.slot_size;
 
-  const Result<AppImageInfo> info = aloft::InspectAppImage(bytes, crypto);
-  const Status expected = info.ok() ? aloft::VerifyAppImage(*info, requirements) : info.status();
+  const Result<AppImageInfo> info = aloft::core::InspectAppImage(bytes, crypto);
+  const Status expected = info.ok() ? aloft::core::VerifyAppImage(*info, requirements) : info.status();
 
   uint32_t seed = static_cast<uint32_t>(size);
   for (size_t i = 0; i < size && i < 4; ++i) {

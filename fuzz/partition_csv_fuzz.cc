@@ -11,7 +11,7 @@
 namespace {
 
 // Defines $A (a size) and $B (a name) so the expansion paths run too.
-class Variables final : public aloft::PartitionCsvVariables {
+class Variables final : public aloft::core::PartitionCsvVariables {
  public:
   std::optional<std::string_view> Lookup(std::string_view name) const override {
     if (name == "A") {
@@ -30,17 +30,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static aloft::host::OpensslCrypto crypto;
   static const Variables variables;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  aloft::PartitionCsvOptions options;
+  aloft::core::PartitionCsvOptions options;
   options.variables = &variables;
   // Bootloader rows need offsets; vary them with the input so both paths run.
   if (size > 0 && (data[0] & 1) != 0) {
     options.primary_bootloader_offset = 0x1000;
     options.recovery_bootloader_offset = 0x20000;
   }
-  aloft::PartitionDiagnostic diagnostic;
-  aloft::Result<aloft::PartitionTable> table = aloft::ParsePartitionCsv(text, options, &diagnostic);
+  aloft::core::PartitionDiagnostic diagnostic;
+  aloft::Result<aloft::core::PartitionTable> table = aloft::core::ParsePartitionCsv(text, options, &diagnostic);
   if (!table.ok()) {
-    aloft::fuzz::Require(diagnostic.rule != aloft::PartitionRule::kNone,
+    aloft::fuzz::Require(diagnostic.rule != aloft::core::PartitionRule::kNone,
                          "a failure names its rule");
     return 0;
   }

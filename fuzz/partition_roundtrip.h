@@ -15,6 +15,8 @@
 
 namespace aloft::fuzz {
 
+using namespace ::aloft::core;  // NOLINT(build/namespaces)
+
 inline void Require(bool condition, const char* what) {
   if (!condition) {
     std::fprintf(stderr, "invariant broken: %s\n", what);

@@ -27,6 +27,9 @@
 #include "ports/host/openssl_crypto.h"
 
 namespace aloft::cli {
+
+// Commands are thin shells over the core formats.
+using namespace ::aloft::core;  // NOLINT(build/namespaces)
 namespace {
 
 // ---- Presentation tables (esptool targets/*.py), used only for display ----

@@ -22,6 +22,9 @@
 #include "ports/host/openssl_crypto.h"
 
 namespace aloft::cli {
+
+// Commands are thin shells over the core formats.
+using namespace ::aloft::core;  // NOLINT(build/namespaces)
 namespace {
 
 constexpr std::array<std::string_view, 8> kFlashSizes = {"1MB",  "2MB",  "4MB",  "8MB",

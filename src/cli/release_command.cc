@@ -11,7 +11,7 @@
 #include "cli/command.h"
 #include "cli/io.h"
 #include "cli/release_key_io.h"
-#include "core/release/chip.h"
+#include "core/format/app_image.h"
 #include "core/release/manifest.h"
 #include "core/release/semantic_version.h"
 #include "core/release/version_policy.h"
@@ -100,7 +100,7 @@ int RunMake(const MakeOptions& options) {
             core::ParseSemanticVersion(options.min_running_version).status().reason(),
         kExitUsage);
   }
-  if (!core::ChipName(peek->chip_id).has_value()) {
+  if (core::ChipName(peek->chip_id).empty()) {
     return ReportError(options.image + ": chip id " + std::to_string(peek->chip_id) +
                        " is not a known ESP32-family chip");
   }
@@ -118,7 +118,7 @@ int RunMake(const MakeOptions& options) {
   }
   std::printf("%s: release %s %s for %s (secure_version %u, %llu bytes), signed by %zu key(s)\n",
               options.output.c_str(), peek->project.c_str(), peek->version.c_str(),
-              std::string(*core::ChipName(peek->chip_id)).c_str(), peek->secure_version,
+              std::string(core::ChipName(peek->chip_id)).c_str(), peek->secure_version,
               static_cast<unsigned long long>(signed_size), keys.size());
   return kExitOk;
 }
@@ -184,7 +184,7 @@ int RunVerify(const VerifyOptions& options) {
   std::printf("%s: valid release %s %s for %s (secure_version %u, %u bytes)%s\n",
               options.release.c_str(), std::string(m.project.view()).c_str(),
               std::string(m.version.view()).c_str(),
-              std::string(*core::ChipName(m.chip_id)).c_str(), m.secure_version, m.size_bytes,
+              std::string(core::ChipName(m.chip_id)).c_str(), m.secure_version, m.size_bytes,
               options.image.empty() ? "" : (", matches " + options.image).c_str());
   return kExitOk;
 }

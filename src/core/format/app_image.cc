@@ -6,7 +6,7 @@
 #include "core/hash.h"
 #include "core/try.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 // esp_app_desc_t field offsets (relative to the struct).
@@ -290,4 +290,4 @@ Status VerifyAppImage(const AppImageInfo& info, const ImageRequirements& require
   return OkStatus();
 }
 
-}  // namespace aloft
+}  // namespace aloft::core

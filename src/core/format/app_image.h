@@ -28,7 +28,7 @@
 #include "core/result.h"
 #include "core/status.h"
 
-namespace aloft {
+namespace aloft::core {
 
 // ---- Layout constants (esp_app_format.h, esp_app_desc.h, esp_image_format.c) ----
 inline constexpr uint8_t kImageMagic = 0xE9;               // ESP_IMAGE_HEADER_MAGIC
@@ -273,4 +273,4 @@ Status CheckImageFits(uint32_t image_len, const ImageRequirements& requirements)
 // Not checked: the MMU alignment of mapped segments and RAM-overlap rules (chip memory maps).
 Status VerifyAppImage(const AppImageInfo& info, const ImageRequirements& requirements);
 
-}  // namespace aloft
+}  // namespace aloft::core

@@ -6,7 +6,7 @@
 #include "core/hash.h"
 #include "core/try.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 // Where a chip maps flash data (DROM) and where its data RAM starts (esptool MEMORY_MAP,
@@ -218,4 +218,4 @@ Result<uint32_t> BuildAppImage(const AppImageRecipe& recipe, port::Crypto& crypt
   return plan.image_len;
 }
 
-}  // namespace aloft
+}  // namespace aloft::core

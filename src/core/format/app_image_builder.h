@@ -20,7 +20,7 @@
 #include "core/port/crypto.h"
 #include "core/result.h"
 
-namespace aloft {
+namespace aloft::core {
 
 struct AppImageRecipe {
   uint16_t chip_id = kChipIdEsp32;  // must be in kChips
@@ -65,4 +65,4 @@ Result<uint32_t> AppImageBuildSize(const AppImageRecipe& recipe);
 // the recipe errors of AppImageBuildSize; crypto failures as returned by the port.
 Result<uint32_t> BuildAppImage(const AppImageRecipe& recipe, port::Crypto& crypto, ByteSpan out);
 
-}  // namespace aloft
+}  // namespace aloft::core

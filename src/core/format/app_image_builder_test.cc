@@ -10,7 +10,7 @@
 #include "core/format/app_image_validator.h"
 #include "ports/host/openssl_crypto.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 std::string Describe(const Status& status) {
@@ -272,4 +272,4 @@ TEST_F(AppImageBuilderTest, SmallBuffer_ResourceExhausted) {
 }
 
 }  // namespace
-}  // namespace aloft
+}  // namespace aloft::core

@@ -14,7 +14,7 @@
 #include "ports/host/openssl_crypto.h"
 #include "support/vectors.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 using ::aloft::testing::ReadBinary;
@@ -773,4 +773,4 @@ TEST_F(AppImageTest, InspectAppImage_HashAppendedCleared_BootloaderStillAccepts)
 }
 
 }  // namespace
-}  // namespace aloft
+}  // namespace aloft::core

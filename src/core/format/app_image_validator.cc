@@ -5,7 +5,7 @@
 #include "core/check.h"
 #include "core/try.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 ImageRequirements RequirementsFor(const AppImageExpectations& expectations) {
@@ -335,4 +335,4 @@ Result<AppImageSummary> AppImageValidator::Finish() {
   return summary;
 }
 
-}  // namespace aloft
+}  // namespace aloft::core

@@ -31,7 +31,7 @@
 #include "core/result.h"
 #include "core/status.h"
 
-namespace aloft {
+namespace aloft::core {
 
 struct AppImageExpectations {
   std::optional<uint16_t> chip_id;         // the device's chip; nullopt = any
@@ -144,4 +144,4 @@ class AppImageValidator {
   std::array<std::byte, kAppDescSize> buffer_{};
 };
 
-}  // namespace aloft
+}  // namespace aloft::core

@@ -14,7 +14,7 @@
 #include "support/allocation_counter.h"
 #include "support/vectors.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 using ::aloft::testing::AllocationGuard;
@@ -463,4 +463,4 @@ TEST_F(AppImageValidatorTest, EmptyStream_TruncatedInHeader) {
 }
 
 }  // namespace
-}  // namespace aloft
+}  // namespace aloft::core

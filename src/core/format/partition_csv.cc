@@ -7,7 +7,7 @@
 #include "core/format/internal/utf8.h"
 #include "core/try.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 using internal::DecodeUtf8At;
@@ -803,4 +803,4 @@ Status WritePartitionCsv(const PartitionTable& table, PartitionCsvSink& sink) {
   return OkStatus();
 }
 
-}  // namespace aloft
+}  // namespace aloft::core

@@ -14,7 +14,7 @@
 #include "core/result.h"
 #include "core/status.h"
 
-namespace aloft {
+namespace aloft::core {
 
 // Where $NAME and ${NAME} in a CSV line get their values (the tool uses the process
 // environment through os.path.expandvars).
@@ -89,4 +89,4 @@ class PartitionCsvSink {
 // ends with '\n'.
 Status WritePartitionCsv(const PartitionTable& table, PartitionCsvSink& sink);
 
-}  // namespace aloft
+}  // namespace aloft::core

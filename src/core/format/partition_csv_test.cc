@@ -12,7 +12,7 @@
 #include "support/allocation_counter.h"
 #include "support/vectors.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 using testing::AllocationGuard;
@@ -864,4 +864,4 @@ TEST(PartitionCsv, EverySingleByteCorruption_IsACleanVerdict) {
 }
 
 }  // namespace
-}  // namespace aloft
+}  // namespace aloft::core

@@ -7,7 +7,7 @@
 #include "core/hash.h"
 #include "core/try.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 // The tool's dictionaries, in its insertion order (gen_esp32part.py TYPES, SUBTYPES; the
@@ -668,4 +668,4 @@ uint32_t AppOtaSlotCount(const PartitionTable& table) {
   return count;
 }
 
-}  // namespace aloft
+}  // namespace aloft::core

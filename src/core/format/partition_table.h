@@ -36,7 +36,7 @@
 #include "core/result.h"
 #include "core/status.h"
 
-namespace aloft {
+namespace aloft::core {
 
 // ---- Sizes and magics (spec §1.1) ----
 
@@ -379,4 +379,4 @@ uint32_t BootloaderOtaSlotCount(const PartitionTable& table);
 // esp_ota_get_app_partition_count (spec §4): ota_0, ota_1, ... up to the first missing one.
 uint32_t AppOtaSlotCount(const PartitionTable& table);
 
-}  // namespace aloft
+}  // namespace aloft::core

@@ -10,7 +10,7 @@
 #include "support/allocation_counter.h"
 #include "support/vectors.h"
 
-namespace aloft {
+namespace aloft::core {
 namespace {
 
 using testing::AllocationGuard;
@@ -874,4 +874,4 @@ TEST(PartitionRuleIds, AreTheSpecLetters) {
 }
 
 }  // namespace
-}  // namespace aloft
+}  // namespace aloft::core

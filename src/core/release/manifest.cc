@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/release/chip.h"
+#include "core/format/app_image.h"
 #include "core/release/semantic_version.h"
 #include "core/signature/signature_block.h"
 #include "core/try.h"
@@ -153,8 +153,8 @@ Result<ReleaseManifest> ParseManifest(ConstByteSpan canonical) {
                    reader.Next("chip_id=", "manifest: expected field chip_id"));
   ALOFT_TRY_ASSIGN(uint32_t chip_id, ParseDecimal(chip_id_text, UINT16_MAX, reader.value_offset()));
   manifest.chip_id = static_cast<uint16_t>(chip_id);
-  const std::optional<std::string_view> chip_name = ChipName(manifest.chip_id);
-  if (!chip_name.has_value() || *chip_name != chip) {
+  const std::string_view chip_name = ChipName(manifest.chip_id);
+  if (chip_name.empty() || chip_name != chip) {
     return InvalidArgument("manifest: chip does not match chip_id", chip_offset);
   }
 
@@ -210,8 +210,7 @@ Result<size_t> SerializeManifest(const ReleaseManifest& manifest, ByteSpan out) 
   if (!IsText(manifest.version.view(), 1)) {
     return InvalidArgument("manifest: version is not 1..32 printable ASCII bytes");
   }
-  const std::optional<std::string_view> chip = ChipName(manifest.chip_id);
-  if (!chip.has_value()) {
+  if (ChipName(manifest.chip_id).empty()) {
     return InvalidArgument("manifest: chip_id is not a known chip", manifest.chip_id);
   }
   ALOFT_TRY(CheckSize(manifest.size_bytes, 0));
@@ -226,7 +225,7 @@ Result<size_t> SerializeManifest(const ReleaseManifest& manifest, ByteSpan out) 
   Writer writer(out);
   writer.Put(kManifestHeader);
   writer.PutLine("project=", manifest.project.view());
-  writer.PutLine("chip=", *chip);
+  writer.PutLine("chip=", ChipName(manifest.chip_id));
   writer.Put("chip_id=");
   writer.PutDecimal(manifest.chip_id);
   writer.Put("\n");

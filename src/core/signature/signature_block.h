@@ -25,13 +25,14 @@
 #include <optional>
 
 #include "core/bytes.h"
+#include "core/format/app_image.h"
 #include "core/port/crypto.h"
 #include "core/result.h"
 #include "core/status.h"
 
 namespace aloft::core {
 
-inline constexpr size_t kSignatureSectorSize = 4096;
+// kSignatureSectorSize (4096) comes from core/format/app_image.h, where the sector is placed.
 inline constexpr size_t kSignatureBlockSize = 1216;
 inline constexpr size_t kSignatureBlockCount = 3;
 inline constexpr uint8_t kSignatureBlockMagic = 0xE7;

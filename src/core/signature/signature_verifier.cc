@@ -102,12 +102,11 @@ Result<uint32_t> SignedRegionSize(uint32_t image_len) {
   if (image_len == 0) {
     return InvalidArgument("signature: image length is zero");
   }
-  const uint64_t region = (static_cast<uint64_t>(image_len) + kSignatureSectorSize - 1) /
-                          kSignatureSectorSize * kSignatureSectorSize;
-  if (region + kSignatureSectorSize > UINT32_MAX) {
+  // SignatureSectorOffset rounds up in 32 bits; the region plus its sector must not wrap.
+  if (static_cast<uint64_t>(image_len) + 2 * kSignatureSectorSize - 1 > UINT32_MAX) {
     return OutOfRange("signature: image length overflows", image_len);
   }
-  return static_cast<uint32_t>(region);
+  return SignatureSectorOffset(image_len);
 }
 
 SignatureVerdict VerifySignatureBlocks(port::Crypto& crypto, const SignedRegionDigests& digests,

@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "core/release/chip.h"
+#include "core/format/app_image.h"
 #include "core/signature/signature_block.h"
 #include "core/try.h"
 
@@ -144,7 +144,7 @@ Result<std::string> MakeReleaseJson(const core::ReleaseManifest& manifest,
   };
   field("format", Quoted(kReleaseFormat));
   field("project", Quoted(manifest.project.view()));
-  field("chip", Quoted(*core::ChipName(manifest.chip_id)));
+  field("chip", Quoted(core::ChipName(manifest.chip_id)));
   field("chip_id", std::to_string(manifest.chip_id));
   field("version", Quoted(manifest.version.view()));
   field("secure_version", std::to_string(manifest.secure_version));

@@ -382,7 +382,7 @@ Result<std::vector<std::byte>> SignImage(ConstByteSpan input,
     contents.resize((contents.size() / core::kSignatureSectorSize + 1) * core::kSignatureSectorSize,
                     std::byte{0xFF});
   } else if (append) {
-    const ConstByteSpan sector = input.last(std::min(input.size(), core::kSignatureSectorSize));
+    const ConstByteSpan sector = input.last(std::min<size_t>(input.size(), core::kSignatureSectorSize));
     size_t valid = 0;
     while (valid < core::kSignatureBlockCount) {
       // espsecure's validate_signature_block: magic, version 2 or 3, CRC.

@@ -1,6 +1,6 @@
 #include "core/format/internal/utf8.h"
 
-namespace aloft::internal {
+namespace aloft::core::internal {
 
 size_t Utf8ValidPrefix(std::string_view text) {
   size_t i = 0;
@@ -67,4 +67,4 @@ size_t LastUtf8Start(std::string_view text) {
   return start;
 }
 
-}  // namespace aloft::internal
+}  // namespace aloft::core::internal

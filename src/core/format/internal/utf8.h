@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace aloft::internal {
+namespace aloft::core::internal {
 
 // Length of the longest valid UTF-8 prefix of `text`: text.size() when all of it is valid.
 // Strict as Python's "utf-8" codec: no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -19,4 +19,4 @@ uint32_t DecodeUtf8At(std::string_view text, size_t index, size_t* length);
 // Where the last code point of `text` starts. REQUIRES: text is valid UTF-8 and not empty.
 size_t LastUtf8Start(std::string_view text);
 
-}  // namespace aloft::internal
+}  // namespace aloft::core::internal
