@@ -7,7 +7,7 @@ set -euo pipefail
 
 declare -A PACKAGES=(
   [build]="build-essential cmake ninja-build pkgconf libssl-dev libcli11-dev
-           libboost1.81-dev libboost-json1.81-dev"
+           libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev"
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
           gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc"
 )
