@@ -7,8 +7,8 @@
 #   bench/http_vs_nginx.sh [BUILD_DIR]        (default build/release)
 #
 # Knobs (environment): DURATION seconds per wrk run (5), ROUNDS (3), WORKERS ("1 2": threads for
-# us, worker_processes for nginx), CONNECTIONS ("64 1000"), FILE_MIB (8), CHUNK (our file read
-# buffer, bytes), NGINX_PORT (18444). Needs wrk and nginx-light (Debian).
+# us, worker_processes for nginx), CONNECTIONS ("64 1000"), KINDS ("check download"), FILE_MIB
+# (8), CHUNK (our file read buffer, bytes), NGINX_PORT (18444). Needs wrk and nginx-light (Debian).
 #
 # With one worker, each server is pinned to CPU 0 and wrk to CPU 1, so neither starves the
 # other; with two workers nothing is pinned and wrk shares the cores with the server (the same
@@ -24,8 +24,9 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-"1 2"}
 CONNECTIONS=${CONNECTIONS:-"64 1000"}
+KINDS=${KINDS:-"check download"}
 FILE_MIB=${FILE_MIB:-8}
-CHUNK=${CHUNK:-65536}
+CHUNK=${CHUNK:-32768}
 NGINX_PORT=${NGINX_PORT:-18444}
 
 for tool in wrk nginx openssl taskset; do
@@ -124,7 +125,15 @@ server_pids() {  # server
   if [[ $1 == ours ]]; then echo "$OUR_PID"; else echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; fi
 }
 
-# Peak RSS in KiB: ours from its VmHWM; nginx as master plus workers.
+# Peak RSS in KiB: ours from its VmHWM; nginx as master plus workers. reset_peak_rss starts a
+# new peak (clear_refs 5), so each run reports its own.
+reset_peak_rss() {  # pid...
+  local pid
+  for pid in "$@"; do
+    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  done
+}
+
 peak_rss_kib() {  # pid...
   local total=0 pid
   for pid in "$@"; do
@@ -162,9 +171,10 @@ stop_servers() {
   NGINX_PID=""
 }
 
-# One wrk run; appends "workers conns kind server value errors cpu" to results (value:
+# One wrk run; appends "workers conns kind server value errors cpu rss" to results (value:
 # requests/s for check-ins, MB/s for downloads; cpu: the server's CPU microseconds per request,
-# or milliseconds per MiB, which holds up better than throughput when the machine is shared).
+# or milliseconds per MiB, which holds up better than throughput when the machine is shared;
+# rss: the server's peak RSS during the run, KiB).
 run_wrk() {  # workers conns kind server port pin_prefix...
   local workers=$1 conns=$2 kind=$3 server=$4 port=$5
   shift 5
@@ -174,13 +184,18 @@ run_wrk() {  # workers conns kind server port pin_prefix...
   local line pids cpu_before cpu_after
   pids=$(server_pids "$server")
   # shellcheck disable=SC2086
+  reset_peak_rss $pids
+  # shellcheck disable=SC2086
   cpu_before=$(cpu_ticks $pids)
   line=$("$@" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "$timeout" \
     -s "$WORK/$kind.lua" "https://127.0.0.1:$port" | grep '^RESULT' || true)
   # shellcheck disable=SC2086
   cpu_after=$(cpu_ticks $pids)
+  local rss
+  # shellcheck disable=SC2086
+  rss=$(peak_rss_kib $pids)
   if [[ -z $line ]]; then
-    echo "$workers $conns $kind $server 0 -1 0" >>"$WORK/results"
+    echo "$workers $conns $kind $server 0 -1 0 $rss" >>"$WORK/results"
     return
   fi
   local requests bytes duration errors
@@ -199,13 +214,12 @@ run_wrk() {  # workers conns kind server port pin_prefix...
     cpu=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$ticks_per_second" -v b="$bytes" \
       'BEGIN {if (b > 0) printf "%.2f", t / hz * 1e3 / (b / 1048576); else print 0}')
   fi
-  echo "$workers $conns $kind $server $value $errors $cpu" >>"$WORK/results"
-  printf '  workers=%s c=%-4s %-8s %-5s %10s  cpu %s%s\n' "$workers" "$conns" "$kind" "$server" \
-    "$value" "$cpu" "$([[ $errors -gt 0 ]] && echo " ($errors errors)")" >&2
+  echo "$workers $conns $kind $server $value $errors $cpu $rss" >>"$WORK/results"
+  printf '  workers=%s c=%-4s %-8s %-5s %10s  cpu %-6s rss %6s MiB%s\n' "$workers" "$conns" "$kind" \
+    "$server" "$value" "$cpu" "$((rss / 1024))" "$([[ $errors -gt 0 ]] && echo " ($errors errors)")" >&2
 }
 
 : >"$WORK/results"
-: >"$WORK/rss"
 for workers in $WORKERS; do
   server_pin=()
   client_pin=()
@@ -223,7 +237,7 @@ for workers in $WORKERS; do
   done
   for round in $(seq "$ROUNDS"); do
     for conns in $CONNECTIONS; do
-      for kind in check download; do
+      for kind in $KINDS; do
         # Alternate who goes first, so drift in the machine's load falls on both.
         if ((round % 2)); then order="ours nginx"; else order="nginx ours"; fi
         for server in $order; do
@@ -234,10 +248,6 @@ for workers in $WORKERS; do
       done
     done
   done
-  nginx_pids=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
-  echo "$workers ours $(peak_rss_kib "$OUR_PID")" >>"$WORK/rss"
-  # shellcheck disable=SC2086
-  echo "$workers nginx $(peak_rss_kib "$NGINX_PID" $nginx_pids)" >>"$WORK/rss"
   stop_servers
 done
 
@@ -246,12 +256,13 @@ echo
 echo "HttpsServer vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), TLS 1.3, loopback, ${ROUNDS} interleaved rounds of ${DURATION}s, medians"
 echo "check-in: POST /api/v1/check, small JSON (requests/s); download: GET ${FILE_MIB} MiB file (MB/s)"
 echo "cpu: server CPU per unit of work (us per request, ms per MiB); its ratio is nginx/ours"
+echo "MiB: the server's peak RSS during the runs (nginx: master + workers)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-printf '%-8s %-6s %-9s %10s %10s %6s   %-6s %9s %9s %6s\n' workers conns test ours nginx ratio unit \
-  "cpu ours" "cpu nginx" "ratio"
+printf '%-8s %-6s %-9s %10s %10s %6s   %-6s %9s %9s %6s   %-7s %8s %8s\n' workers conns test ours nginx \
+  ratio unit "cpu ours" "cpu nginx" "ratio" "" "MiB ours" "nginx"
 for workers in $WORKERS; do
   for conns in $CONNECTIONS; do
-    for kind in check download; do
+    for kind in $KINDS; do
       median() {  # server [column]
         awk -v w="$workers" -v c="$conns" -v k="$kind" -v s="$1" -v col="${2:-5}" \
           '$1 == w && $2 == c && $3 == k && $4 == s {print $col}' "$WORK/results" | sort -g |
@@ -270,15 +281,18 @@ for workers in $WORKERS; do
         unit="MB/s"
         cpu_unit="ms/MiB"
       fi
-      printf '%-8s %-6s %-9s %10s %10s %5sx   %-6s %9s %9s %5sx  %s\n' "$workers" "$conns" "$kind" \
-        "$ours" "$theirs" "$ratio" "$unit" "$cpu_ours" "$cpu_theirs" "$cpu_ratio" "$cpu_unit"
+      peak() {  # server: the highest per-run peak RSS, MiB
+        awk -v w="$workers" -v c="$conns" -v k="$kind" -v s="$1" \
+          '$1 == w && $2 == c && $3 == k && $4 == s && $8 > m {m = $8} END {printf "%.0f", m / 1024}' \
+          "$WORK/results"
+      }
+      printf '%-8s %-6s %-9s %10s %10s %5sx   %-6s %9s %9s %5sx   %-7s %8s %8s\n' "$workers" "$conns" \
+        "$kind" "$ours" "$theirs" "$ratio" "$unit" "$cpu_ours" "$cpu_theirs" "$cpu_ratio" "$cpu_unit" \
+        "$(peak ours)" "$(peak nginx)"
     done
   done
 done
 errors=$(awk '$6 != 0 {n++} END {print n + 0}' "$WORK/results")
-[[ $errors -gt 0 ]] && echo "note: $errors runs reported wrk errors (see the lines above)"
-echo
-echo "peak RSS (KiB, VmHWM; nginx = master + workers)"
-while read -r workers server kib; do
-  printf '  workers=%s %-6s %8s KiB\n' "$workers" "$server" "$kib"
-done <"$WORK/rss"
+if [[ $errors -gt 0 ]]; then
+  echo "note: $errors runs reported wrk errors or no result (see the lines above)"
+fi

@@ -69,8 +69,10 @@ struct HttpsServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   // Connections beyond this are accepted and closed at once.
   size_t max_connections = 10'000;
-  // Size of the buffer a file body is read into and encrypted from (benchmark knob).
-  size_t file_chunk_bytes = 64 * 1024;
+  // Size of the buffer a file body is read into and encrypted from, held only while a file is
+  // being sent. 32 KiB measured as fast as 64 and 256 KiB (two TLS records per pread), with
+  // half the memory per downloading connection.
+  size_t file_chunk_bytes = 32 * 1024;
 
   AccessLogHook access_log;  // optional
 };

@@ -1,6 +1,7 @@
 #include "server/http/router.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -104,42 +105,52 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
 
   // Specificity: one bit per segment, first segment most significant, set for a parameter;
   // the smallest key is the most specific (a literal wins at the first difference).
+  auto key_if_matches = [&parts](const Route& route) -> std::optional<uint64_t> {
+    if (route.segments.size() != parts.size()) {
+      return std::nullopt;
+    }
+    uint64_t key = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const Segment& segment = route.segments[i];
+      if (segment.is_param ? parts[i].empty() : segment.text != parts[i]) {
+        return std::nullopt;
+      }
+      key = (key << 1) | (segment.is_param ? 1 : 0);
+    }
+    return key;
+  };
   const Route* best = nullptr;
   const Route* best_get = nullptr;  // fallback for HEAD
   uint64_t best_key = 0;
   uint64_t best_get_key = 0;
-  std::set<std::string> allowed;
   for (const Route& route : routes_) {
-    if (route.segments.size() != parts.size()) {
+    std::optional<uint64_t> key = key_if_matches(route);
+    if (!key) {
       continue;
     }
-    uint64_t key = 0;
-    bool matches = true;
-    for (size_t i = 0; i < parts.size() && matches; ++i) {
-      const Segment& segment = route.segments[i];
-      matches = segment.is_param ? !parts[i].empty() : segment.text == parts[i];
-      key = (key << 1) | (segment.is_param ? 1 : 0);
-    }
-    if (!matches) {
-      continue;
-    }
-    allowed.insert(route.method);
-    if (route.method == "GET") {
-      allowed.insert("HEAD");
-    }
-    if (route.method == method && (best == nullptr || key < best_key)) {
+    if (route.method == method && (best == nullptr || *key < best_key)) {
       best = &route;
-      best_key = key;
+      best_key = *key;
     }
-    if (method == "HEAD" && route.method == "GET" && (best_get == nullptr || key < best_get_key)) {
+    if (method == "HEAD" && route.method == "GET" && (best_get == nullptr || *key < best_get_key)) {
       best_get = &route;
-      best_get_key = key;
+      best_get_key = *key;
     }
   }
   if (best == nullptr) {
     best = best_get;
   }
   if (best == nullptr) {
+    // Not found: a second pass collects what the path does allow, for 405.
+    std::set<std::string> allowed;
+    for (const Route& route : routes_) {
+      if (key_if_matches(route)) {
+        allowed.insert(route.method);
+        if (route.method == "GET") {
+          allowed.insert("HEAD");
+        }
+      }
+    }
     if (!allowed.empty()) {
       match.status = 405;
       for (const std::string& name : allowed) {
