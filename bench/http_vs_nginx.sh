@@ -134,6 +134,14 @@ reset_peak_rss() {  # pid...
   done
 }
 
+current_rss_kib() {  # pid...
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 peak_rss_kib() {  # pid...
   local total=0 pid
   for pid in "$@"; do
@@ -220,6 +228,7 @@ run_wrk() {  # workers conns kind server port pin_prefix...
 }
 
 : >"$WORK/results"
+: >"$WORK/rounds"
 for workers in $WORKERS; do
   server_pin=()
   client_pin=()
@@ -247,6 +256,11 @@ for workers in $WORKERS; do
         done
       done
     done
+    # Resident memory after each whole round: flat means no growth from round to round.
+    for server in ours nginx; do
+      # shellcheck disable=SC2046
+      echo "$workers $server $round $(current_rss_kib $(server_pids "$server"))" >>"$WORK/rounds"
+    done
   done
   stop_servers
 done
@@ -256,7 +270,8 @@ echo
 echo "HttpsServer vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), TLS 1.3, loopback, ${ROUNDS} interleaved rounds of ${DURATION}s, medians"
 echo "check-in: POST /api/v1/check, small JSON (requests/s); download: GET ${FILE_MIB} MiB file (MB/s)"
 echo "cpu: server CPU per unit of work (us per request, ms per MiB); its ratio is nginx/ours"
-echo "MiB: the server's peak RSS during the runs (nginx: master + workers)"
+echo "MiB: the server's highest peak RSS in any run of that row (nginx: master + workers); memory"
+echo "     freed after the 1000-connection downloads stays resident (malloc keeps it), see below"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 printf '%-8s %-6s %-9s %10s %10s %6s   %-6s %9s %9s %6s   %-7s %8s %8s\n' workers conns test ours nginx \
   ratio unit "cpu ours" "cpu nginx" "ratio" "" "MiB ours" "nginx"
@@ -296,3 +311,12 @@ errors=$(awk '$6 != 0 {n++} END {print n + 0}' "$WORK/results")
 if [[ $errors -gt 0 ]]; then
   echo "note: $errors runs reported wrk errors or no result (see the lines above)"
 fi
+echo
+echo "resident memory after each round (MiB):"
+for workers in $WORKERS; do
+  for server in ours nginx; do
+    printf '  workers=%s %-6s' "$workers" "$server"
+    awk -v w="$workers" -v s="$server" '$1 == w && $2 == s {printf " %6.0f", $4 / 1024}' "$WORK/rounds"
+    echo
+  done
+done
