@@ -9,6 +9,12 @@
 // readiness (async_wait) when OpenSSL says WANT_READ/WANT_WRITE. Beast contributes only its
 // HTTP/1.1 request parser, which fills an HttpRequest directly (no Beast message in between).
 //
+// File bodies: pread into a 32 KiB buffer, then SSL_write from it. Measured against 16, 64 and
+// 256 KiB buffers and against mmap (SSL_write straight from the mapping, with and without
+// MAP_POPULATE): all within the noise of a shared 2-core machine at 1,000 connections, mmap
+// perhaps 5-10% less CPU at 64. pread stays: a file truncated under us gives a short body and a
+// closed connection, where a mapping would kill the process with SIGBUS.
+//
 // A connection moves through: handshake → reading a request → handling → writing the response
 // → reading the next request (keep-alive) or closing (close_notify, then reading and dropping
 // what the client still sends until it closes, so it never gets a reset before our answer).
@@ -1037,7 +1043,6 @@ class HttpsServer::Impl {
       asio::post(raw->io, [raw] {
         ForEachConnection(*raw, &Connection::Close);
         raw->sweep.cancel();
-        raw->guard.reset();
       });
     }
     Teardown();
@@ -1121,9 +1126,14 @@ class HttpsServer::Impl {
       state_.pool->join();
     }
     for (auto& worker : workers_) {
-      worker->guard.reset();
+      // The guard belongs to the loop's thread once that runs; without it, run() returns as
+      // soon as the last connection and timer are gone.
       if (worker->thread.joinable()) {
+        Worker* raw = worker.get();
+        asio::post(raw->io, [raw] { raw->guard.reset(); });
         worker->thread.join();
+      } else {
+        worker->guard.reset();
       }
     }
     acceptor_.reset();

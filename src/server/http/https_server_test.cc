@@ -838,6 +838,37 @@ TEST_F(HttpsServerTest, IdleKeepAlive_ClosedAfterIdleTimeout) {
   EXPECT_EQ(SSL_get_shutdown(raw.ssl()) & SSL_RECEIVED_SHUTDOWN, SSL_RECEIVED_SHUTDOWN);
 }
 
+TEST_F(HttpsServerTest, StalledRequest_ClosedAfterRequestTimeout) {
+  HttpsServerOptions options = Options();
+  options.request_timeout = 150ms;
+  StartServer(std::move(options));
+  RawTlsClient raw;
+  ASSERT_TRUE(raw.Connect(port_, pki_.ca_cert));
+  ASSERT_TRUE(raw.Write("GET /healthz HTTP/1.1\r\nHost: t\r\n"));  // the header never ends
+  std::string data = raw.ReadUntilClose();
+  EXPECT_FALSE(raw.timed_out());
+  EXPECT_TRUE(data.empty());
+}
+
+TEST_F(HttpsServerTest, SilentTcpClient_ClosedAfterRequestTimeout) {
+  HttpsServerOptions options = Options();
+  options.request_timeout = 150ms;
+  StartServer(std::move(options));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port_);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  char byte = 0;
+  // No ClientHello: the server gives up on the handshake and closes (0), well before the 5 s
+  // receive timeout (-1).
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);
+  ::close(fd);
+}
+
 // Stop while a handler is blocked: the listener closes at once, an idle keep-alive connection
 // is closed, and the request in flight still gets its whole answer (with Connection: close).
 void HttpsServerTest::StopDuringRequest(HttpsServerOptions options) {

@@ -34,7 +34,8 @@ class Router {
  public:
   // Registers `handler` for `method` (e.g. "GET") on `pattern`.
   // kInvalidArgument "router: bad pattern" if the pattern does not start with '/', has an empty
-  // segment, an unbalanced or empty "{}", braces inside a literal, or a repeated parameter name;
+  // segment, an unbalanced or empty "{}", braces inside a literal, a repeated parameter name,
+  // or more than 64 segments;
   // "router: bad method" if the method is empty or not an HTTP token.
   // kAlreadyExists "router: duplicate route" for a second handler on the same method and
   // pattern (parameter names aside: "/a/{x}" and "/a/{y}" are the same pattern).
