@@ -29,6 +29,7 @@ FILE_MIB=${FILE_MIB:-8}
 CHUNK=${CHUNK:-32768}
 NGINX_PORT=${NGINX_PORT:-18444}
 
+scripts/deps.sh bench
 for tool in wrk nginx openssl taskset; do
   command -v "$tool" >/dev/null || { echo "http_vs_nginx: needs $tool (apt-get install wrk nginx-light)" >&2; exit 2; }
 done

@@ -2,6 +2,7 @@
 # Installs the Debian packages a job needs, if any are missing; silent when none are.
 #   scripts/deps.sh build        compilers and libraries for the host build (the demo)
 #   scripts/deps.sh build test   plus what the test command needs (cross compiler, fuzzing)
+#   scripts/deps.sh bench        the references bench/http_vs_nginx.sh measures against
 # Package choices and why: ../shared/STACK.md (Boost 1.81, not Debian's default 1.74).
 set -euo pipefail
 
@@ -10,6 +11,7 @@ declare -A PACKAGES=(
            libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev"
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
           gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc"
+  [bench]="wrk nginx-light"
 )
 
 wanted=()
