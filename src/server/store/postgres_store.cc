@@ -1,6 +1,7 @@
 #include "server/store/postgres_store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <charconv>
@@ -68,12 +69,23 @@ class PgConnection {
   PGconn* conn() const { return conn_; }
 
   // False once the connection is known to be dead. Reads whatever the server sent while the
-  // connection sat idle (a termination notice, or the end of the socket) without a round trip.
+  // connection sat idle, without a round trip: a terminated backend sends an error and then
+  // closes the socket, so the socket stays readable until libpq has seen the end of it. An
+  // idle healthy connection has nothing to read and costs one poll(2).
   bool LooksAlive() {
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      return false;
+    for (int reads = 0; reads < 4; ++reads) {
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        return false;
+      }
+      pollfd readable{PQsocket(conn_), POLLIN, 0};
+      if (poll(&readable, 1, 0) <= 0) {
+        return true;
+      }
+      if (PQconsumeInput(conn_) == 0) {
+        return false;
+      }
     }
-    return PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK;
+    return PQstatus(conn_) == CONNECTION_OK;
   }
 
   // The name under which `sql` is prepared on this connection, if it is. REQUIRES: `sql` has

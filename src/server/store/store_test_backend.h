@@ -59,6 +59,8 @@ class TestDatabase {
   // Terminates every server connection of the stores opened on this database and waits until
   // they are gone. PostgreSQL only.
   virtual void TerminateConnections() = 0;
+  // The application_name of the stores' connections (PostgreSQL; empty for SQLite).
+  virtual std::string application_name() const = 0;
 };
 
 class SqliteTestDatabase final : public TestDatabase {
@@ -93,6 +95,7 @@ class SqliteTestDatabase final : public TestDatabase {
     return value;
   }
   void TerminateConnections() override { ADD_FAILURE() << "sqlite has no server connections"; }
+  std::string application_name() const override { return ""; }
 
  private:
   sqlite3* OpenRaw() const {
@@ -141,7 +144,8 @@ class PostgresTestDatabase final : public TestDatabase {
   }
   void Exec(const std::string& sql) override { Run("SET search_path TO " + schema_ + ";" + sql); }
   int64_t QueryInt(const std::string& sql) override {
-    Run("SET search_path TO " + schema_);
+    // Statistics views are snapshotted once per transaction; a poll inside one must refresh.
+    Run("SET search_path TO " + schema_ + "; SELECT pg_stat_clear_snapshot()");
     PGresult* result = PQexec(admin_, sql.c_str());
     int64_t value = -1;
     if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) {
@@ -152,6 +156,7 @@ class PostgresTestDatabase final : public TestDatabase {
     PQclear(result);
     return value;
   }
+  std::string application_name() const override { return schema_; }
   void TerminateConnections() override {
     // pg_terminate_backend(pid, timeout) waits until the backend has exited.
     EXPECT_GT(QueryInt("SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid, 10000)"
