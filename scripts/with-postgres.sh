@@ -5,8 +5,9 @@
 #   scripts/with-postgres.sh ctest --preset debug
 # The cluster listens only on a Unix socket in a fresh temp dir (no TCP), with fsync on and
 # synchronous_commit at its default (on), so the store's durability tests see real commits.
-# (fsync=off saved about 3% of the store suite's time here — not worth testing on a different
-# durability than production.) As root, the server runs as the `postgres` user (initdb refuses
+# (fsync=off with synchronous_commit=off took the PostgreSQL half of the store suite from 4.6 s
+# to 3.7 s here: not worth testing on another durability than production's, and the durability
+# test refuses such a cluster.) As root, the server runs as the `postgres` user (initdb refuses
 # root); as anyone else, it runs as that user, so no sudo is needed for it.
 set -euo pipefail
 [[ $# -gt 0 ]] || { echo "usage: scripts/with-postgres.sh CMD..." >&2; exit 2; }

@@ -945,12 +945,11 @@ TEST_P(StoreContractTest, Concurrency_ReadsDuringBatchedCheckins_SeeWholeBatches
   EXPECT_EQ(store().GetDevice("dev-7")->current_version, "v50");
 }
 
-// --- connections ---
+// --- connections (PostgreSQL only: SQLite has no server connection to lose) ---
 
-TEST_P(StoreContractTest, Reconnect_ServerConnectionsTerminated_NextCallWorks) {
-  if (GetParam() != Backend::kPostgres) {
-    GTEST_SKIP() << "SQLite has no server connection to lose";
-  }
+class StoreConnectionTest : public StoreContractTest {};
+
+TEST_P(StoreConnectionTest, Reconnect_ServerConnectionsTerminated_NextCallWorks) {
   Register("dev-1", 1);
   // Several connections in the pool, all idle.
   std::vector<std::thread> threads;
@@ -977,10 +976,7 @@ TEST_P(StoreContractTest, Reconnect_ServerConnectionsTerminated_NextCallWorks) {
 
 // The connection dies while a call is using it: that call fails with kUnavailable (and
 // changed nothing), the next one reconnects.
-TEST_P(StoreContractTest, Reconnect_ConnectionLostDuringCall_ThatCallUnavailableNextWorks) {
-  if (GetParam() != Backend::kPostgres) {
-    GTEST_SKIP() << "SQLite has no server connection to lose";
-  }
+TEST_P(StoreConnectionTest, Reconnect_ConnectionLostDuringCall_ThatCallUnavailableNextWorks) {
   Register("dev-1", 1);
   // Hold a lock the store's next statement must wait for, so the call is in flight for sure
   // when its backend is terminated.
@@ -1004,16 +1000,15 @@ TEST_P(StoreContractTest, Reconnect_ConnectionLostDuringCall_ThatCallUnavailable
   EXPECT_TRUE(store().RecordCheckin({"dev-1", "3.0", 1, {}, kT0}).ok());
 }
 
-TEST_P(StoreContractTest, Reconnect_ServerUnreachable_Unavailable) {
-  if (GetParam() != Backend::kPostgres) {
-    GTEST_SKIP() << "SQLite has no server connection to lose";
-  }
+TEST_P(StoreConnectionTest, Reconnect_ServerUnreachable_Unavailable) {
   auto opened = OpenStore("host=/nonexistent-aloft-socket-dir dbname=x connect_timeout=2");
   EXPECT_STATUS(opened.status(), Unavailable("store: cannot connect to postgresql"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConnectionTest, ::testing::Values(Backend::kPostgres),
                          testing::BackendName);
 
 }  // namespace
