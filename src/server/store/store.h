@@ -120,8 +120,8 @@ class Store {
   //   kNotFound        "store: device not found"
   virtual Status RecordCheckin(const DeviceCheckin& checkin) = 0;
   // Many check-ins in one transaction (for a server that buffers last-seen updates). Unknown
-  // devices are skipped; returns how many devices were updated. A device listed twice ends with
-  // its last entry. All or nothing on any error (kInvalidArgument as above).
+  // devices are skipped; a device listed twice is updated once, from its last entry. Returns how
+  // many devices were updated. All or nothing on any error (kInvalidArgument as above).
   virtual Result<size_t> RecordCheckins(std::span<const DeviceCheckin> checkins) = 0;
   // One page of devices matching `query`, ordered by id.
   //   kInvalidArgument "store: page limit out of range", "store: invalid device id prefix",

@@ -674,17 +674,23 @@ Result<size_t> SqlStore::RecordCheckins(std::span<const DeviceCheckin> checkins)
     tags.push_back(EncodeTags(CanonicalTags(checkin.tags)));
   }
   // Rows are updated in id order, so two batches running at once on PostgreSQL lock their rows
-  // in the same order and cannot deadlock. The sort is stable: a device listed twice ends with
-  // its last entry.
+  // in the same order and cannot deadlock. A device listed twice is updated once, from its last
+  // entry (the stable sort keeps the entries of one device in input order).
   std::vector<size_t> order(checkins.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return checkins[a].device_id < checkins[b].device_id;
   });
+  std::vector<size_t> last_entries;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k + 1 == order.size() || checkins[order[k]].device_id != checkins[order[k + 1]].device_id) {
+      last_entries.push_back(order[k]);
+    }
+  }
   ALOFT_TRY_ASSIGN(auto session, Write(SqlDurability::kRelaxed));
   size_t updated = 0;
   Status status = InTransaction(*session, [&]() -> Status {
-    for (size_t i : order) {
+    for (size_t i : last_entries) {
       const DeviceCheckin& checkin = checkins[i];
       ALOFT_TRY_ASSIGN(
           int64_t changed,
