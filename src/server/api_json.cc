@@ -47,7 +47,7 @@ boost::json::object RolloutToJson(const Rollout& rollout) {
   return boost::json::object{
       {"id", rollout.id},
       {"release_id", rollout.release_id},
-      {"percent", static_cast<double>(rollout.percent_bp) / 100},
+      {"percent", PercentToJson(rollout.percent_bp)},
       {"percent_bp", rollout.percent_bp},
       {"tags", TagsToJson(rollout.tags)},
       {"min_version", rollout.min_version.empty() ? boost::json::value(nullptr)
@@ -110,6 +110,13 @@ boost::json::object CountsToJson(const RolloutCounts& counts) {
     object[UpdateStateName(static_cast<UpdateState>(i))] = counts.by_state[i];
   }
   return object;
+}
+
+boost::json::value PercentToJson(uint32_t percent_bp) {
+  if (percent_bp % 100 == 0) {
+    return boost::json::value(static_cast<int64_t>(percent_bp / 100));
+  }
+  return boost::json::value(static_cast<double>(percent_bp) / 100);
 }
 
 bool IsValidManifestText(std::string_view text) {

@@ -22,6 +22,8 @@ boost::json::object DeviceToJson(const Device& device);
 boost::json::object EventToJson(const Event& event);
 boost::json::object ReleaseKeyToJson(const ReleaseKey& key);
 boost::json::object CountsToJson(const RolloutCounts& counts);
+// A percentage in basis points as a JSON number: an integer when whole (100, not 1E2).
+boost::json::value PercentToJson(uint32_t percent_bp);
 
 // Project names and versions as manifests carry them: 1..32 bytes of 0x21..0x7E.
 bool IsValidManifestText(std::string_view text);

@@ -130,6 +130,9 @@ Result<InitResult> InitDataDir(const InitOptions& options) {
       return AlreadyExists("server init: the data directory exists and is not empty");
     }
   } else {
+    if (dir.has_parent_path()) {
+      std::filesystem::create_directories(dir.parent_path(), ec);
+    }
     if (::mkdir(dir.c_str(), 0700) != 0) {
       ALOFT_LOG_ERROR("server init: cannot create %s: %s", dir.c_str(), std::strerror(errno));
       return Unavailable("server init: cannot write");

@@ -57,8 +57,8 @@ ApiResult<boost::json::object> RolloutDetail(ApiContext& context, const Rollout&
   json["failure_rate"] = halt.failure_rate;
   boost::json::array changes;
   for (const RolloutPercentChange& change : *history) {
-    changes.emplace_back(boost::json::object{
-        {"percent", static_cast<double>(change.percent_bp) / 100}, {"at_ms", change.at_ms}});
+    changes.emplace_back(boost::json::object{{"percent", PercentToJson(change.percent_bp)},
+                                             {"at_ms", change.at_ms}});
   }
   json["percent_history"] = std::move(changes);
   return json;
