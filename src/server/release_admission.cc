@@ -36,12 +36,9 @@ bool ManifestSignedBy(port::Crypto& crypto, const host::ReleaseDocument& documen
 
 }  // namespace
 
-Result<Release> AdmitRelease(port::Crypto& crypto, const host::ReleaseDocument& document,
-                             std::string_view release_json, std::span<const ReleaseKey> keys,
-                             ConstByteSpan image) {
-  const core::ReleaseManifest& manifest = document.manifest;
+Result<ReleaseKey> FindSigningKey(port::Crypto& crypto, const host::ReleaseDocument& document,
+                                  std::span<const ReleaseKey> keys) {
   const ReleaseKey* signer = nullptr;
-  std::optional<core::TrustedKey> signer_key;
   bool any_valid_key = false;
   bool signed_by_revoked = false;
   for (const ReleaseKey& key : keys) {
@@ -59,7 +56,6 @@ Result<Release> AdmitRelease(port::Crypto& crypto, const host::ReleaseDocument& 
       continue;
     }
     signer = &key;
-    signer_key = trusted;
     break;
   }
   if (signer == nullptr) {
@@ -71,7 +67,15 @@ Result<Release> AdmitRelease(port::Crypto& crypto, const host::ReleaseDocument& 
     }
     return Unauthenticated("release: manifest is not signed by a registered key of the project");
   }
+  return *signer;
+}
 
+Result<Release> AdmitRelease(port::Crypto& crypto, const host::ReleaseDocument& document,
+                             std::string_view release_json, std::span<const ReleaseKey> keys,
+                             ConstByteSpan image) {
+  const core::ReleaseManifest& manifest = document.manifest;
+  ALOFT_TRY_ASSIGN(const ReleaseKey signer, FindSigningKey(crypto, document, keys));
+  const std::optional<core::TrustedKey> signer_key = TrustedKeyOf(signer);
   ALOFT_TRY(core::CheckDownloadAgainstManifest(manifest, image.size(), Sha256Digest(image)));
   ALOFT_TRY_ASSIGN(const core::AppImageInfo info, core::InspectAppImage(image, crypto));
   ALOFT_TRY_ASSIGN(const core::ImageFacts facts, core::ImageFactsOf(info));
@@ -93,7 +97,7 @@ Result<Release> AdmitRelease(port::Crypto& crypto, const host::ReleaseDocument& 
   release.size_bytes = manifest.size_bytes;
   release.sha256 = HexEncode(manifest.sha256);
   release.min_running_version = std::string(manifest.min_running_version.view());
-  release.signing_key_digest = signer->key_digest;
+  release.signing_key_digest = signer.key_digest;
   release.manifest_json = std::string(release_json);
   return release;
 }

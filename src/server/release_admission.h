@@ -19,13 +19,19 @@
 
 namespace aloft::server {
 
+// The registered key that signed the document's manifest (the first of `keys`, the project's
+// keys with revoked ones included, whose digest verifies it). Errors:
+//   kFailedPrecondition "release: the project has no registered release key"
+//   kPermissionDenied   "release: manifest signed by a revoked key"
+//   kUnauthenticated    "release: manifest is not signed by a registered key of the project"
+Result<ReleaseKey> FindSigningKey(port::Crypto& crypto, const host::ReleaseDocument& document,
+                                  std::span<const ReleaseKey> keys);
+
 // Admits `document` (parsed from `release_json` by host::ParseReleaseJson) with its artifact
 // `image`, given every key registered for the document's project (revoked ones included, so a
 // signature by a revoked key is named as such). Returns the release row to create (id and
 // created_at_ms unset; manifest_json = release_json verbatim). Errors, in check order:
-//   kFailedPrecondition "release: the project has no registered release key"
-//   kPermissionDenied   "release: manifest signed by a revoked key"
-//   kUnauthenticated    "release: manifest is not signed by a registered key of the project"
+//   FindSigningKey's
 //   core::CheckDownloadAgainstManifest's (artifact size and SHA-256 vs the manifest)
 //   core::InspectAppImage's, core::ImageFactsOf's, core::CheckImageMatchesManifest's
 //   kInvalidArgument    "release: artifact is not a signed image (image, padding, sector)"

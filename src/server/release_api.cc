@@ -66,6 +66,16 @@ HttpResponse HandleCreateRelease(ApiContext& context, const HttpRequest& request
   if (!keys.ok()) {
     return StoreError(keys.status(), "list release keys").ToResponse();
   }
+  // The signature first: nothing about an unsigned document is looked at further.
+  Result<ReleaseKey> signer = FindSigningKey(context.crypto, *document, *keys);
+  if (!signer.ok()) {
+    if (signer.status().code() == Status::Code::kFailedPrecondition) {
+      return JsonError(409, "no_release_key",
+                       std::string(signer.status().reason()) +
+                           ": register one with POST /api/v1/projects/" + project + "/keys");
+    }
+    return StatusToApiError(signer.status(), "release_rejected").ToResponse();
+  }
   const std::string sha256 = HexEncode(document->manifest.sha256);
   Result<Artifact> artifact = context.store.FindArtifact(sha256);
   if (!artifact.ok()) {
@@ -82,13 +92,7 @@ HttpResponse HandleCreateRelease(ApiContext& context, const HttpRequest& request
   }
   Result<Release> admitted = AdmitRelease(context.crypto, *document, request.body, *keys, *image);
   if (!admitted.ok()) {
-    const Status& status = admitted.status();
-    if (status.code() == Status::Code::kFailedPrecondition) {
-      return JsonError(409, "no_release_key",
-                       std::string(status.reason()) + ": register one with POST /api/v1/projects/" +
-                           project + "/keys");
-    }
-    return StatusToApiError(status, "release_rejected").ToResponse();
+    return StatusToApiError(admitted.status(), "release_rejected").ToResponse();
   }
   admitted->created_at_ms = context.NowMs();
   Result<int64_t> id = context.store.CreateRelease(*admitted);
