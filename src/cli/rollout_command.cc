@@ -94,7 +94,7 @@ void PrintStatus(const boost::json::object& rollout) {
               Text(release.at("chip")).c_str(), Text(rollout.at("percent")).c_str(),
               Text(rollout.at("state")).c_str());
   if (rollout.at("halted").as_bool()) {
-    std::printf("  halted: %s\n", Text(rollout.at("reason")).c_str());
+    std::printf("  %s\n", Text(rollout.at("reason")).c_str());  // "halted: 3 of 12 ..."
   } else if (!rollout.at("reason").get_string().empty()) {
     std::printf("  reason: %s\n", Text(rollout.at("reason")).c_str());
   }

@@ -4,12 +4,11 @@
 // database, the exit code is 0). The process is the built aloftd binary (ALOFTD_PATH).
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -48,8 +47,9 @@ class AloftdProcess {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
-      std::vector<std::string> args = {ALOFTD_PATH, "--data", data_dir.string(), "--listen",
-                                       "127.0.0.1:0", "--log-level", "warn"};
+      std::vector<std::string> args = {ALOFTD_PATH, "--data",      data_dir.string(),
+                                       "--listen",  "127.0.0.1:0", "--log-level",
+                                       "warn"};
       if (!db.empty()) {
         args.push_back("--db");
         args.push_back(db);
@@ -166,9 +166,9 @@ TEST_P(AloftdProcessTest, Sigkill_DuringEventBurst_LosesNoAcknowledgedEvent) {
       host::HttpsClient admin = Client(process.port(), admin_token_);
       for (int t = 0; t < kThreads; ++t) {
         const std::string id = "burst-" + std::to_string(t);
-        Result<host::HttpsReply> reply = admin.Send(
-            "POST", "/api/v1/devices",
-            R"({"id":")" + id + R"(","project":"thermo","chip":"esp32c3"})");
+        Result<host::HttpsReply> reply =
+            admin.Send("POST", "/api/v1/devices",
+                       R"({"id":")" + id + R"(","project":"thermo","chip":"esp32c3"})");
         ASSERT_TRUE(reply.ok());
         ASSERT_EQ(reply->status, 201) << reply->body;
         devices.push_back({id, std::string(ParseJson(reply->body).at("token").as_string()), ""});
@@ -225,8 +225,8 @@ TEST_P(AloftdProcessTest, Sigkill_DuringEventBurst_LosesNoAcknowledgedEvent) {
       stored.insert(event.event_id);
     }
     for (const std::string& id : ids) {
-      EXPECT_EQ(stored.count(id), 1u) << device << " lost acknowledged event " << id
-                                      << " (seed " << seed << ")";
+      EXPECT_EQ(stored.count(id), 1u)
+          << device << " lost acknowledged event " << id << " (seed " << seed << ")";
     }
     total += ids.size();
   }
@@ -290,8 +290,7 @@ TEST_P(AloftdProcessTest, Sigterm_FinishesInFlightDownload_FlushesCheckins_Exits
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AloftdProcessTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendParamName);
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendParamName);
 
 }  // namespace
 }  // namespace aloft::testing

@@ -65,8 +65,7 @@ Snapshot Take(AloftdHarness& harness, int64_t rollout_id) {
   snapshot.rollouts = store.ListRollouts(server::RolloutQuery{}).value().size();
   snapshot.keys = store.ListReleaseKeys("thermo").value().size();
   snapshot.rollout_devices = store.CountRolloutDevices(rollout_id).value().total();
-  for (const auto& entry :
-       std::filesystem::directory_iterator(harness.data_dir() / "artifacts")) {
+  for (const auto& entry : std::filesystem::directory_iterator(harness.data_dir() / "artifacts")) {
     snapshot.artifact_files.insert(entry.path().filename().string());
   }
   snapshot.pending_checkins = harness.server().context().checkins.pending();
@@ -79,7 +78,8 @@ class ApiRobustnessTest : public ::testing::TestWithParam<Backend> {};
 TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());
-  const host::ReleaseKey key = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   const SignedRelease release = MakeSignedRelease(key);
   ASSERT_GT(harness->Publish(key, release), 0);
   const int64_t rollout_id = harness->StartRollout("2.0.0", 100);
@@ -121,15 +121,18 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
       {"empty body", As::kDeviceA, "POST", "/api/v1/check", "", 400, "malformed_json"},
       {"secure_version as text", As::kDeviceA, "POST", "/api/v1/check",
        "{\"device_id\":\"dev-a\",\"project\":\"thermo\",\"chip\":\"esp32c3\",\"version\":\"1.0.0\","
-       "\"secure_version\":\"1\",\"nonce\":\"" + std::string(kNonce) + "\"}",
+       "\"secure_version\":\"1\",\"nonce\":\"" +
+           std::string(kNonce) + "\"}",
        400, "wrong_type"},
       {"tags not an array", As::kDeviceA, "POST", "/api/v1/check",
        "{\"device_id\":\"dev-a\",\"project\":\"thermo\",\"chip\":\"esp32c3\",\"version\":\"1.0.0\","
-       "\"secure_version\":1,\"tags\":\"lab\",\"nonce\":\"" + std::string(kNonce) + "\"}",
+       "\"secure_version\":1,\"tags\":\"lab\",\"nonce\":\"" +
+           std::string(kNonce) + "\"}",
        400, "wrong_type"},
       {"negative secure_version", As::kDeviceA, "POST", "/api/v1/check",
        "{\"device_id\":\"dev-a\",\"project\":\"thermo\",\"chip\":\"esp32c3\",\"version\":\"1.0.0\","
-       "\"secure_version\":-1,\"nonce\":\"" + std::string(kNonce) + "\"}",
+       "\"secure_version\":-1,\"nonce\":\"" +
+           std::string(kNonce) + "\"}",
        400, "invalid_value"},
       {"unknown field", As::kDeviceA, "POST", "/api/v1/check",
        Checkin(",\"nonce\":\"" + std::string(kNonce) + "\",\"extra\":1"), 400, "unknown_field"},
@@ -140,11 +143,13 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
        Checkin(",\"nonce\":\"zz112233445566778899aabbccddeeff\""), 400, "invalid_value"},
       {"nul in device id", As::kDeviceA, "POST", "/api/v1/check",
        "{\"device_id\":\"dev-a\\u0000\",\"project\":\"thermo\",\"chip\":\"esp32c3\",\"version\":"
-       "\"1.0.0\",\"secure_version\":1,\"nonce\":\"" + std::string(kNonce) + "\"}",
+       "\"1.0.0\",\"secure_version\":1,\"nonce\":\"" +
+           std::string(kNonce) + "\"}",
        400, "invalid_value"},
       {"unknown chip", As::kDeviceA, "POST", "/api/v1/check",
        "{\"device_id\":\"dev-a\",\"project\":\"thermo\",\"chip\":\"esp99\",\"version\":\"1.0.0\","
-       "\"secure_version\":1,\"nonce\":\"" + std::string(kNonce) + "\"}",
+       "\"secure_version\":1,\"nonce\":\"" +
+           std::string(kNonce) + "\"}",
        400, "invalid_value"},
       {"another device's id", As::kDeviceB, "POST", "/api/v1/check",
        Checkin(",\"nonce\":\"" + std::string(kNonce) + "\""), 403, "wrong_device"},
@@ -176,8 +181,8 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
       {"event unknown rollout", As::kDeviceA, "POST", events_base,
        Event("dev-a", ",\"state\":\"downloading\",\"rollout_id\":999"), 422, "unknown_rollout"},
       {"event release mismatch", As::kDeviceA, "POST", events_base,
-       Event("dev-a", ",\"state\":\"downloading\",\"rollout_id\":" + rollout +
-                          ",\"release_id\":999"),
+       Event("dev-a",
+             ",\"state\":\"downloading\",\"rollout_id\":" + rollout + ",\"release_id\":999"),
        422, "release_mismatch"},
       {"events not an array", As::kDeviceA, "POST", events_base,
        "{\"device_id\":\"dev-a\",\"events\":{}}", 400, "wrong_type"},
@@ -238,8 +243,7 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
       {"register unknown chip", As::kAdmin, "POST", "/api/v1/devices",
        R"({"id":"dev-c","project":"thermo","chip":"esp8266"})", 400, "invalid_value"},
       {"register unknown field", As::kAdmin, "POST", "/api/v1/devices",
-       R"({"id":"dev-c","project":"thermo","chip":"esp32c3","owner":"me"})", 400,
-       "unknown_field"},
+       R"({"id":"dev-c","project":"thermo","chip":"esp32c3","owner":"me"})", 400, "unknown_field"},
       {"register tags as object", As::kAdmin, "POST", "/api/v1/devices",
        R"({"id":"dev-c","project":"thermo","chip":"esp32c3","tags":{}})", 400, "wrong_type"},
       {"register bad tag", As::kAdmin, "POST", "/api/v1/devices",
@@ -270,8 +274,7 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
        R"({"percent":-1})", 400, "invalid_value"},
       {"rollout unknown id", As::kAdmin, "GET", "/api/v1/rollouts/999", "", 404,
        "rollout_not_found"},
-      {"rollout bad id", As::kAdmin, "GET", "/api/v1/rollouts/abc", "", 400,
-       "invalid_rollout_id"},
+      {"rollout bad id", As::kAdmin, "GET", "/api/v1/rollouts/abc", "", 400, "invalid_rollout_id"},
       {"resume an active rollout", As::kAdmin, "POST", "/api/v1/rollouts/" + rollout + "/resume",
        "", 409, "rollout_not_paused"},
       {"device pauses a rollout", As::kDeviceA, "POST", "/api/v1/rollouts/" + rollout + "/pause",
@@ -288,10 +291,10 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
       {"release not json", As::kAdmin, "POST", "/api/v1/releases", "{", 400, "invalid_release"},
       {"release signed by an unknown key", As::kAdmin, "POST", "/api/v1/releases", foreign.json,
        422, "release_rejected"},
-      {"release of a project without keys", As::kAdmin, "POST", "/api/v1/releases",
-       keyless.json, 409, "no_release_key"},
-      {"release whose artifact is missing", As::kAdmin, "POST", "/api/v1/releases",
-       unuploaded.json, 409, "artifact_missing"},
+      {"release of a project without keys", As::kAdmin, "POST", "/api/v1/releases", keyless.json,
+       409, "no_release_key"},
+      {"release whose artifact is missing", As::kAdmin, "POST", "/api/v1/releases", unuploaded.json,
+       409, "artifact_missing"},
       {"release already published", As::kAdmin, "POST", "/api/v1/releases", release.json, 409,
        "release_exists"},
       {"device publishes", As::kDeviceA, "POST", "/api/v1/releases", release.json, 403,
@@ -304,10 +307,10 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
 
   // One valid check-in first (then flushed), so the snapshot holds the device's real state.
   host::HttpsClient a_client = harness->Client(a.token);
-  ASSERT_EQ(AloftdHarness::Call(a_client, "POST", "/api/v1/check",
-                                CheckinBody("dev-a", kNonce, "1.0.0"))
-                .status,
-            200);
+  ASSERT_EQ(
+      AloftdHarness::Call(a_client, "POST", "/api/v1/check", CheckinBody("dev-a", kNonce, "1.0.0"))
+          .status,
+      200);
   ASSERT_TRUE(harness->server().context().checkins.Flush().ok());
   const Snapshot before = Take(*harness, rollout_id);
 
@@ -364,12 +367,14 @@ TEST_P(ApiRobustnessTest, BadRequests_Get4xxJsonErrors_AndStoreNothing) {
 TEST_P(ApiRobustnessTest, UnregisteredOrMismatchedImages_AreNeverPublished) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());
-  const host::ReleaseKey key = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   host::HttpsClient admin = harness->Admin();
   ASSERT_GT(harness->Publish(key, MakeSignedRelease(key, WithVersion("1.0.0"))), 0);
 
   // A manifest signed by the registered key over an image signed by another key.
-  const host::ReleaseKey other = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey other =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   const SignedRelease other_signed = MakeSignedRelease(other, WithVersion("4.0.0"));
   SignedRelease mixed = MakeSignedRelease(key, WithVersion("4.0.0"));
   {
@@ -397,18 +402,17 @@ TEST_P(ApiRobustnessTest, UnregisteredOrMismatchedImages_AreNeverPublished) {
     const host::ReleaseKey* keys[] = {&key};
     lying.json = host::MakeReleaseJson(manifest, keys).value();
   }
-  ASSERT_EQ(AloftdHarness::Call(admin, "PUT", "/api/v1/artifacts/" + real.sha256,
-                                TextOf(real.image))
-                .status,
-            201);
+  ASSERT_EQ(
+      AloftdHarness::Call(admin, "PUT", "/api/v1/artifacts/" + real.sha256, TextOf(real.image))
+          .status,
+      201);
   reply = AloftdHarness::Call(admin, "POST", "/api/v1/releases", lying.json);
   EXPECT_EQ(reply.status, 422) << reply.body;
   EXPECT_NE(reply.body.find("version differs from the manifest"), std::string::npos) << reply.body;
 
   // After revoking the key, its releases are refused.
   const std::string digest = server::HexEncode(key.key_digest());
-  ASSERT_EQ(AloftdHarness::Call(admin, "POST",
-                                "/api/v1/projects/thermo/keys/" + digest + "/revoke")
+  ASSERT_EQ(AloftdHarness::Call(admin, "POST", "/api/v1/projects/thermo/keys/" + digest + "/revoke")
                 .status,
             200);
   const SignedRelease after_revoke = MakeSignedRelease(key, WithVersion("7.0.0"));
@@ -424,8 +428,7 @@ TEST_P(ApiRobustnessTest, UnregisteredOrMismatchedImages_AreNeverPublished) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ApiRobustnessTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendParamName);
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendParamName);
 
 }  // namespace
 }  // namespace aloft::testing

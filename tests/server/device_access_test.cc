@@ -63,9 +63,9 @@ TEST_P(DeviceAccessTest, RangeDownloads_AreByteExact) {
     Reply part = AloftdHarness::Call(client, "GET", path, "", {"Range: " + r.range});
     EXPECT_EQ(part.status, 206) << r.range;
     EXPECT_EQ(part.body, whole.substr(r.first, r.length)) << r.range;
-    EXPECT_EQ(*part.raw.Header("content-range"),
-              "bytes " + std::to_string(r.first) + "-" + std::to_string(r.first + r.length - 1) +
-                  "/" + std::to_string(size))
+    EXPECT_EQ(*part.raw.Header("content-range"), "bytes " + std::to_string(r.first) + "-" +
+                                                     std::to_string(r.first + r.length - 1) + "/" +
+                                                     std::to_string(size))
         << r.range;
   }
 
@@ -96,8 +96,8 @@ TEST_P(DeviceAccessTest, RangeDownloads_AreByteExact) {
   EXPECT_EQ(not_modified.status, 304);
   EXPECT_TRUE(not_modified.body.empty());
 
-  Reply stale_if_range = AloftdHarness::Call(client, "GET", path, "",
-                                             {"Range: bytes=0-9", "If-Range: \"other\""});
+  Reply stale_if_range =
+      AloftdHarness::Call(client, "GET", path, "", {"Range: bytes=0-9", "If-Range: \"other\""});
   EXPECT_EQ(stale_if_range.status, 200);
   EXPECT_EQ(stale_if_range.body, whole);
 
@@ -179,11 +179,9 @@ TEST_P(DeviceAccessTest, Events_AreIdempotentByDeviceAndEventId) {
       std::to_string(release_id_) + ",\"rollout_id\":" + std::to_string(rollout) + "}]}";
   Reply first = AloftdHarness::Call(client, "POST", "/api/v1/events", body);
   ASSERT_EQ(first.status, 200) << first.body;
-  EXPECT_EQ(boost::json::serialize(first.json()),
-            R"({"accepted":["a1","a2"],"duplicates":[]})");
+  EXPECT_EQ(boost::json::serialize(first.json()), R"({"accepted":["a1","a2"],"duplicates":[]})");
   Reply again = AloftdHarness::Call(client, "POST", "/api/v1/events", body);
-  EXPECT_EQ(boost::json::serialize(again.json()),
-            R"({"accepted":[],"duplicates":["a1","a2"]})");
+  EXPECT_EQ(boost::json::serialize(again.json()), R"({"accepted":[],"duplicates":["a1","a2"]})");
   const std::vector<server::Event> events = harness_->store().ListDeviceEvents("dl-1", 10).value();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].progress_bytes, std::optional<int64_t>(81920));
@@ -224,8 +222,7 @@ TEST_P(DeviceAccessTest, Healthz_IsOpenAndReportsTheSchema) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DeviceAccessTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendParamName);
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendParamName);
 
 }  // namespace
 }  // namespace aloft::testing

@@ -37,8 +37,8 @@ struct Offer {
 Offer CheckIn(AloftdHarness& harness, const DeviceCredentials& device, const std::string& nonce,
               const std::string& version = "1.0.0") {
   host::HttpsClient client = harness.Client(device.token);
-  Reply reply = AloftdHarness::Call(client, "POST", "/api/v1/check",
-                                    CheckinBody(device.id, nonce, version));
+  Reply reply =
+      AloftdHarness::Call(client, "POST", "/api/v1/check", CheckinBody(device.id, nonce, version));
   EXPECT_EQ(reply.status, 200) << reply.body;
   const std::string* mac_hex = reply.raw.Header("x-aloft-freshness");
   EXPECT_NE(mac_hex, nullptr);
@@ -83,15 +83,17 @@ Offer CheckIn(AloftdHarness& harness, const DeviceCredentials& device, const std
 Reply ReportEvent(AloftdHarness& harness, const DeviceCredentials& device, const std::string& id,
                   const std::string& state, int64_t rollout_id, const std::string& reason = "") {
   host::HttpsClient client = harness.Client(device.token);
-  boost::json::object event{{"id", id},       {"state", state},     {"version", "2.0.0"},
-                            {"rollout_id", rollout_id}, {"time_ms", 1000}};
+  boost::json::object event{{"id", id},
+                            {"state", state},
+                            {"version", "2.0.0"},
+                            {"rollout_id", rollout_id},
+                            {"time_ms", 1000}};
   if (!reason.empty()) {
     event["reason"] = reason;
   }
-  return AloftdHarness::Call(
-      client, "POST", "/api/v1/events",
-      boost::json::serialize(boost::json::object{
-          {"device_id", device.id}, {"events", boost::json::array{event}}}));
+  return AloftdHarness::Call(client, "POST", "/api/v1/events",
+                             boost::json::serialize(boost::json::object{
+                                 {"device_id", device.id}, {"events", boost::json::array{event}}}));
 }
 
 class RolloutScenarioTest : public ::testing::TestWithParam<Backend> {};
@@ -99,7 +101,8 @@ class RolloutScenarioTest : public ::testing::TestWithParam<Backend> {};
 TEST_P(RolloutScenarioTest, TenPercentThenAllThenFailuresHaltTheRollout) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());
-  const host::ReleaseKey key = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   const SignedRelease release = MakeSignedRelease(key);
   const int64_t release_id = harness->Publish(key, release);
   ASSERT_GT(release_id, 0);
@@ -144,15 +147,16 @@ TEST_P(RolloutScenarioTest, TenPercentThenAllThenFailuresHaltTheRollout) {
 
   // 9 confirm, 1 downloads, then 2 fail: 11 finished, 2 failures = 18.2% > 10% → halt.
   for (int i = 0; i < 9; ++i) {
-    EXPECT_EQ(ReportEvent(*harness, devices[i], "ok-" + std::to_string(i), "confirmed",
-                          rollout_id).status,
+    EXPECT_EQ(ReportEvent(*harness, devices[i], "ok-" + std::to_string(i), "confirmed", rollout_id)
+                  .status,
               200);
   }
   EXPECT_EQ(ReportEvent(*harness, devices[9], "dl-9", "downloading", rollout_id).status, 200);
   Reply first_failure = ReportEvent(*harness, devices[10], "fail-10", "failed", rollout_id,
                                     "self-test: sensor timeout");
   EXPECT_EQ(first_failure.status, 200);
-  Reply status = AloftdHarness::Call(admin, "GET", "/api/v1/rollouts/" + std::to_string(rollout_id));
+  Reply status =
+      AloftdHarness::Call(admin, "GET", "/api/v1/rollouts/" + std::to_string(rollout_id));
   EXPECT_EQ(status.json().at("state").as_string(), "active");  // 1 of 10 is exactly 10%: not above
 
   Reply second_failure = ReportEvent(*harness, devices[11], "rb-11", "rolled_back", rollout_id);
@@ -189,9 +193,9 @@ TEST_P(RolloutScenarioTest, TenPercentThenAllThenFailuresHaltTheRollout) {
   // Metrics show the halt and the counts.
   Reply metrics = AloftdHarness::Call(admin, "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("aloft_rollout_halted{rollout=\"" + std::to_string(rollout_id) +
-                              "\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.body.find("aloft_rollout_halted{rollout=\"" + std::to_string(rollout_id) + "\"} 1"),
+      std::string::npos);
   EXPECT_NE(metrics.body.find("aloft_rollout_devices{rollout=\"" + std::to_string(rollout_id) +
                               "\",state=\"confirmed\"} 9"),
             std::string::npos);
@@ -211,7 +215,8 @@ TEST_P(RolloutScenarioTest, TenPercentThenAllThenFailuresHaltTheRollout) {
 TEST_P(RolloutScenarioTest, NewestEligibleReleaseWinsAndTagsFilter) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());
-  const host::ReleaseKey key = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   const int64_t v2 = harness->Publish(key, MakeSignedRelease(key, WithVersion("2.0.0")));
   const int64_t v3 = harness->Publish(key, MakeSignedRelease(key, WithVersion("3.0.0")), false);
   ASSERT_GT(v2, 0);
@@ -226,9 +231,9 @@ TEST_P(RolloutScenarioTest, NewestEligibleReleaseWinsAndTagsFilter) {
                                     CheckinBody(plain.id, NonceFor(1, 1)));
   EXPECT_EQ(reply.json().at("update").at("release_id").as_int64(), v2);
   host::HttpsClient beta_client = harness->Client(beta.token);
-  reply = AloftdHarness::Call(beta_client, "POST", "/api/v1/check",
-                              CheckinBody(beta.id, NonceFor(2, 1), "1.0.0", "thermo", "esp32c3",
-                                          {"beta"}));
+  reply = AloftdHarness::Call(
+      beta_client, "POST", "/api/v1/check",
+      CheckinBody(beta.id, NonceFor(2, 1), "1.0.0", "thermo", "esp32c3", {"beta"}));
   EXPECT_EQ(reply.json().at("update").at("release_id").as_int64(), v3);
   // Another chip or project gets nothing.
   reply = AloftdHarness::Call(plain_client, "POST", "/api/v1/check",
@@ -239,7 +244,8 @@ TEST_P(RolloutScenarioTest, NewestEligibleReleaseWinsAndTagsFilter) {
 TEST_P(RolloutScenarioTest, PauseResumeAndMinVersion) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());
-  const host::ReleaseKey key = host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
   ASSERT_GT(harness->Publish(key, MakeSignedRelease(key)), 0);
   const int64_t rollout =
       harness->StartRollout("2.0.0", 100, boost::json::object{{"min_version", "1.5.0"}});
@@ -260,8 +266,7 @@ TEST_P(RolloutScenarioTest, PauseResumeAndMinVersion) {
   EXPECT_EQ(paused.json().at("state").as_string(), "paused");
   EXPECT_EQ(paused.json().at("reason").as_string(), "looking");
   EXPECT_FALSE(offered("1.5.0", 3));
-  EXPECT_EQ(AloftdHarness::Call(admin, "POST", base + "/pause").error_code(),
-            "rollout_not_active");
+  EXPECT_EQ(AloftdHarness::Call(admin, "POST", base + "/pause").error_code(), "rollout_not_active");
   Reply resumed = AloftdHarness::Call(admin, "POST", base + "/resume");
   ASSERT_EQ(resumed.status, 200) << resumed.body;
   EXPECT_TRUE(offered("1.5.0", 4));
@@ -273,8 +278,7 @@ TEST_P(RolloutScenarioTest, PauseResumeAndMinVersion) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RolloutScenarioTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendParamName);
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendParamName);
 
 }  // namespace
 }  // namespace aloft::testing

@@ -8,12 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "core/format/app_image.h"
 #include "core/format/app_image_builder.h"
@@ -209,13 +208,12 @@ class AloftdHarness {
     host::HttpsClient admin = Admin();
     if (register_key) {
       const std::string pem = key.PublicPem().value();
-      Reply registered =
-          Call(admin, "POST", "/api/v1/projects/" + release.project + "/keys",
-               boost::json::serialize(boost::json::object{{"public_pem", pem}}));
+      Reply registered = Call(admin, "POST", "/api/v1/projects/" + release.project + "/keys",
+                              boost::json::serialize(boost::json::object{{"public_pem", pem}}));
       EXPECT_TRUE(registered.status == 201 || registered.status == 409) << registered.body;
     }
-    Reply uploaded = Call(admin, "PUT", "/api/v1/artifacts/" + release.sha256,
-                          TextOf(release.image));
+    Reply uploaded =
+        Call(admin, "PUT", "/api/v1/artifacts/" + release.sha256, TextOf(release.image));
     EXPECT_TRUE(uploaded.status == 201 || uploaded.status == 200) << uploaded.body;
     Reply published = Call(admin, "POST", "/api/v1/releases", release.json);
     EXPECT_EQ(published.status, 201) << published.body;
@@ -243,8 +241,7 @@ class AloftdHarness {
   }
 
   // Starts a rollout; returns its id.
-  int64_t StartRollout(const std::string& release, double percent,
-                       boost::json::object extra = {}) {
+  int64_t StartRollout(const std::string& release, double percent, boost::json::object extra = {}) {
     host::HttpsClient admin = Admin();
     extra["release"] = release;
     extra["percent"] = percent;
@@ -286,10 +283,10 @@ inline std::string CheckinBody(const std::string& device_id, const std::string& 
 
 }  // namespace aloft::testing
 
-#define ALOFT_START_HARNESS(harness, backend)                                               \
-  harness = ::aloft::testing::AloftdHarness::Start(backend);                               \
-  if (harness == nullptr && (backend) == ::aloft::testing::Backend::kPostgres &&            \
-      ::aloft::server::testing::TestPostgresConninfo().empty()) {                           \
+#define ALOFT_START_HARNESS(harness, backend)                                                   \
+  harness = ::aloft::testing::AloftdHarness::Start(backend);                                    \
+  if (harness == nullptr && (backend) == ::aloft::testing::Backend::kPostgres &&                \
+      ::aloft::server::testing::TestPostgresConninfo().empty()) {                               \
     GTEST_SKIP() << "PostgreSQL tests need ALOFT_TEST_PG (run under scripts/with-postgres.sh)"; \
-  }                                                                                         \
+  }                                                                                             \
   ASSERT_NE(harness, nullptr)
