@@ -77,8 +77,9 @@ TEST_F(CheckinBufferTest, Offers_AreWrittenOnceAndNeverOverwriteProgress) {
   buffer.AddOffer(rollout_id, "d2", kT0 + 3);
   EXPECT_EQ(buffer.pending(), 2u);
   // d2 reports progress before the offer is flushed: the offer must not overwrite it.
-  ASSERT_TRUE(store_->UpsertRolloutDevice({rollout_id, "d2", UpdateState::kDownloading, "", kT0 + 4},
-                                          OnExisting::kReplace)
+  ASSERT_TRUE(store_
+                  ->UpsertRolloutDevice({rollout_id, "d2", UpdateState::kDownloading, "", kT0 + 4},
+                                        OnExisting::kReplace)
                   .ok());
   ASSERT_TRUE(buffer.Flush().ok());
   EXPECT_EQ(store_->GetRolloutDevice(rollout_id, "d1")->state, UpdateState::kOffered);

@@ -38,8 +38,8 @@ TEST(ParseJsonObject, Table) {
 }
 
 TEST(JsonFields, EveryGetterReadsItsField_AndFinishAcceptsThem) {
-  const boost::json::object object = Object(
-      R"({"s":"text","i":42,"n":0.5,"tags":["a","b"],"nul":null,"opt":"x","any":{"k":1}})");
+  const boost::json::object object =
+      Object(R"({"s":"text","i":42,"n":0.5,"tags":["a","b"],"nul":null,"opt":"x","any":{"k":1}})");
   JsonFields fields(object, "doc");
   EXPECT_EQ(fields.String("s", 10), "text");
   EXPECT_EQ(fields.Integer("i", 0, 100), 42);

@@ -57,9 +57,9 @@ TEST(X509Certificate, FromPem_RoundTrips_AndChecksTheKey) {
       X509Certificate::FromPem(ca.CertificatePem().value(), ca.PrivateKeyPem().value());
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->is_ca());
-  EXPECT_STATUS(X509Certificate::FromPem(ca.CertificatePem().value(), other.PrivateKeyPem().value())
-                    .status(),
-                InvalidArgument("x509: key does not match the certificate"));
+  EXPECT_STATUS(
+      X509Certificate::FromPem(ca.CertificatePem().value(), other.PrivateKeyPem().value()).status(),
+      InvalidArgument("x509: key does not match the certificate"));
   EXPECT_STATUS(X509Certificate::FromPem("nope", "nope").status(),
                 InvalidArgument("x509: cannot read the certificate PEM"));
 }
