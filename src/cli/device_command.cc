@@ -62,6 +62,9 @@ std::string StateText(const std::optional<OtaState>& state) {
 
 // The device's volatile facts and its flash, opened for a command.
 struct Session {
+  Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
   DeviceSidecar sidecar;
   FlashDevice device;
   std::array<TrustedKey, kMaxTrustedKeys> keys{};
@@ -69,17 +72,18 @@ struct Session {
   DeviceConfig config;
 };
 
-std::optional<Session> OpenSession(const std::string& flash_path) {
+// Heap-allocated and never moved: config.trust points into it.
+std::unique_ptr<Session> OpenSession(const std::string& flash_path) {
   std::optional<DeviceSidecar> sidecar = LoadSidecar(flash_path);
   if (!sidecar.has_value()) {
-    return std::nullopt;
+    return nullptr;
   }
   std::optional<FlashDevice> device =
       OpenFlashDevice(flash_path, sidecar->table_offset, /*in_memory=*/false);
   if (!device.has_value()) {
-    return std::nullopt;
+    return nullptr;
   }
-  std::optional<Session> session(std::in_place);
+  auto session = std::make_unique<Session>();
   session->sidecar = std::move(*sidecar);
   session->device = std::move(*device);
   session->config = ConfigFromSidecar(session->sidecar, session->keys, session->trust);
@@ -125,8 +129,8 @@ std::optional<uint16_t> LearnChip(FlashDevice& device) {
 }
 
 int RunBoot(const BootArgs& args) {
-  std::optional<Session> session = OpenSession(args.flash);
-  if (!session.has_value()) {
+  std::unique_ptr<Session> session = OpenSession(args.flash);
+  if (session == nullptr) {
     return kExitFailure;
   }
   DeviceSidecar& sidecar = session->sidecar;
@@ -238,8 +242,8 @@ struct InstallArgs {
 };
 
 int RunInstall(const InstallArgs& args) {
-  std::optional<Session> session = OpenSession(args.flash);
-  if (!session.has_value()) {
+  std::unique_ptr<Session> session = OpenSession(args.flash);
+  if (session == nullptr) {
     return kExitFailure;
   }
   const std::optional<int> running = Running(*session, args.flash);
@@ -321,8 +325,8 @@ struct TrialArgs {
 };
 
 int RunConfirm(const TrialArgs& args) {
-  std::optional<Session> session = OpenSession(args.flash);
-  if (!session.has_value()) {
+  std::unique_ptr<Session> session = OpenSession(args.flash);
+  if (session == nullptr) {
     return kExitFailure;
   }
   const std::optional<int> running = Running(*session, args.flash);
@@ -352,8 +356,8 @@ int RunConfirm(const TrialArgs& args) {
 }
 
 int RunReject(const TrialArgs& args) {
-  std::optional<Session> session = OpenSession(args.flash);
-  if (!session.has_value()) {
+  std::unique_ptr<Session> session = OpenSession(args.flash);
+  if (session == nullptr) {
     return kExitFailure;
   }
   const std::optional<int> running = Running(*session, args.flash);
