@@ -1,8 +1,7 @@
 #include "cli/json_output.h"
 
-#include <cstdio>
-
 #include <boost/json.hpp>
+#include <cstdio>
 
 namespace aloft::cli {
 namespace {

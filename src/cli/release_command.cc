@@ -181,8 +181,8 @@ int RunVerify(const VerifyOptions& options) {
   }
   std::printf("%s: valid release %s %s for %s (secure_version %u, %u bytes)%s\n",
               options.release.c_str(), std::string(m.project.view()).c_str(),
-              std::string(m.version.view()).c_str(),
-              std::string(core::ChipName(m.chip_id)).c_str(), m.secure_version, m.size_bytes,
+              std::string(m.version.view()).c_str(), std::string(core::ChipName(m.chip_id)).c_str(),
+              m.secure_version, m.size_bytes,
               options.image.empty() ? "" : (", matches " + options.image).c_str());
   return kExitOk;
 }
