@@ -45,23 +45,6 @@ std::optional<int> ParseSlotName(const std::string& name) {
   return std::nullopt;
 }
 
-std::optional<std::array<std::byte, 32>> ParseKeyDigest(const std::string& hex) {
-  if (hex.size() != 64) {
-    return std::nullopt;
-  }
-  std::array<std::byte, 32> digest{};
-  for (size_t i = 0; i < 32; ++i) {
-    unsigned value = 0;
-    if (std::sscanf(hex.substr(2 * i, 2).c_str(), "%2x", &value) != 1 ||
-        !std::isxdigit(static_cast<unsigned char>(hex[2 * i])) ||
-        !std::isxdigit(static_cast<unsigned char>(hex[2 * i + 1]))) {
-      return std::nullopt;
-    }
-    digest[i] = static_cast<std::byte>(value);
-  }
-  return digest;
-}
-
 std::optional<DeviceSidecar> LoadSidecar(const std::string& flash_path) {
   const std::string path = SidecarPath(flash_path);
   DeviceSidecar sidecar;

@@ -64,7 +64,5 @@ std::optional<FlashDevice> OpenFlashDevice(const std::string& path, uint32_t tab
 
 // "ota_0".."ota_15", "factory", "test" → the index; nullopt for anything else.
 std::optional<int> ParseSlotName(const std::string& name);
-// Lower-case hex digest of 64 characters → bytes.
-std::optional<std::array<std::byte, 32>> ParseKeyDigest(const std::string& hex);
 
 }  // namespace aloft::cli
