@@ -2,14 +2,18 @@
 # Installs the Debian packages a job needs, if any are missing; silent when none are.
 #   scripts/deps.sh build        compilers and libraries for the host build (the demo)
 #   scripts/deps.sh build test   plus what the test command needs (cross compiler, fuzzing)
+#   scripts/deps.sh bench        the references bench/http_vs_nginx.sh measures against
+#   scripts/deps.sh server-test  a PostgreSQL server for the store's tests (with-postgres.sh)
 # Package choices and why: ../shared/STACK.md (Boost 1.81, not Debian's default 1.74).
 set -euo pipefail
 
 declare -A PACKAGES=(
   [build]="build-essential cmake ninja-build pkgconf libssl-dev libcli11-dev
-           libboost1.81-dev libboost-json1.81-dev"
+           libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev"
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
           gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc"
+  [server-test]="postgresql"
+  [bench]="wrk nginx-light"
 )
 
 wanted=()

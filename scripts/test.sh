@@ -4,10 +4,11 @@
 #   debug     host build with ASan + UBSan: unit, integration and CLI tests
 #   arm-core  src/core cross-compiled for a Cortex-M4 without exceptions or RTTI (size printed)
 #   fuzz      libFuzzer targets (clang), smoke-run by CTest over the vectors
+# The tests run under scripts/with-postgres.sh, so the storage suite covers PostgreSQL too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh build test
+scripts/deps.sh build test server-test
 
 echo "== build: debug (ASan + UBSan)"
 cmake --preset debug >/dev/null
@@ -22,5 +23,5 @@ echo "== build: fuzz (clang libFuzzer)"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-echo "== test"
-ctest --preset debug
+echo "== test (with a throwaway PostgreSQL cluster for the store's tests)"
+scripts/with-postgres.sh ctest --preset debug

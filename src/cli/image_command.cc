@@ -24,6 +24,7 @@
 #include "cli/io.h"
 #include "cli/json_output.h"
 #include "core/format/app_image.h"
+#include "core/signature/signature_verifier.h"
 #include "ports/host/openssl_crypto.h"
 
 namespace aloft::cli {
@@ -284,15 +285,40 @@ struct InfoOptions {
   bool require_hash = false;
 };
 
-// Everything `image info` knows about one file. Extension point: the signature verifier adds
-// its per-block results here (it needs `bytes` and info->signature_sector_offset()).
+// Everything `image info` knows about one file.
 struct ImageReport {
   std::string path;
   std::vector<std::byte> bytes;
   std::optional<ImageHeader> header;  // decoded whenever 24 bytes exist, even if invalid
   std::optional<AppImageInfo> info;   // when InspectAppImage succeeded
   Status verdict;                     // the first failed check, or OK
+  // The Secure Boot v2 sector's blocks, when the file holds one after the image. Each block
+  // is checked against its own embedded key: that shows the block is intact and really signed
+  // by that key; whether a device trusts the key is `aloft image verify`'s question.
+  std::optional<SignatureVerdict> signatures;
 };
+
+// Reads the signature sector that follows the image, if the file holds one.
+std::optional<SignatureVerdict> InspectSignatures(const AppImageInfo& info, ConstByteSpan bytes,
+                                                  port::Crypto& crypto) {
+  const Result<uint32_t> region = SignedRegionSize(info.image_len);
+  if (!region.ok() || bytes.size() < uint64_t{*region} + kSignatureSectorSize) {
+    return std::nullopt;
+  }
+  // First pass trusting nothing, to learn each block's key digest; second pass trusting
+  // exactly those keys, so each block is verified under its own key.
+  const SignatureVerdict discovery = VerifySignedImage(crypto, bytes, info.image_len, {});
+  std::vector<TrustedKey> own_keys;
+  for (size_t i = 0; i < discovery.block_count; ++i) {
+    if (discovery.blocks[i].key_digest.has_value() && own_keys.size() < kMaxTrustedKeys) {
+      own_keys.push_back({*discovery.blocks[i].key_digest, false});
+    }
+  }
+  if (own_keys.empty()) {
+    return discovery;
+  }
+  return VerifySignedImage(crypto, bytes, info.image_len, {own_keys, std::nullopt, false});
+}
 
 ImageReport Inspect(std::string path, std::vector<std::byte> bytes,
                     const ImageRequirements& requirements) {
@@ -310,6 +336,7 @@ ImageReport Inspect(std::string path, std::vector<std::byte> bytes,
   }
   report.info = *info;
   report.verdict = VerifyAppImage(*info, requirements);
+  report.signatures = InspectSignatures(*info, report.bytes, crypto);
   return report;
 }
 
@@ -412,7 +439,22 @@ void PrintText(const ImageReport& report) {
       std::printf("Secure version: %u\n", desc.secure_version);
     }
   }
-  // Extension point: the signature verifier prints its "Signature Blocks" section here.
+  if (report.signatures.has_value()) {
+    PrintTitle("Secure Boot v2 Signature Blocks");
+    const SignatureVerdict& sig = *report.signatures;
+    for (size_t i = 0; i < sig.block_count; ++i) {
+      const BlockVerdict& block = sig.blocks[i];
+      if (!block.scheme.has_value()) {
+        std::printf("Block %zu: invalid (%s)\n", i, block.validity.reason());
+        continue;
+      }
+      std::printf("Block %zu: %s, key digest %s, CRC %s, signature %s\n", i,
+                  SchemeName(*block.scheme), HexString(*block.key_digest).c_str(),
+                  block.crc_ok() ? "ok" : "mismatch",
+                  block.verified() ? "verifies with its own key" : BlockOutcomeName(block.outcome));
+    }
+    std::printf("(Whether a device trusts these keys: aloft image verify --key-digest ...)\n");
+  }
   if (report.verdict.ok()) {
     std::printf("\nVerdict: valid\n");
   } else {
@@ -501,7 +543,25 @@ boost::json::object ToJson(const ImageReport& report) {
   // The page in bytes; null for pre-v5.4 images (0: the chip's default applies) and nonsense.
   const bool have_page = have_desc && desc->mmu_page_size != 0 && desc->mmu_page_size < 32;
   json["mmu_page_size"] = or_null(have_page, have_page ? (1u << desc->mmu_page_size) : 0);
-  // Extension point: the signature verifier adds "signatures" (one object per block) here.
+  json["signed"] = report.signatures.has_value();
+  boost::json::array signatures;
+  if (report.signatures.has_value()) {
+    for (size_t i = 0; i < report.signatures->block_count; ++i) {
+      const BlockVerdict& block = report.signatures->blocks[i];
+      boost::json::object entry;
+      entry["index"] = i;
+      entry["scheme"] = block.scheme.has_value() ? boost::json::value(SchemeName(*block.scheme))
+                                                 : boost::json::value(nullptr);
+      entry["key_digest"] = block.key_digest.has_value()
+                                ? boost::json::value(HexString(*block.key_digest))
+                                : boost::json::value(nullptr);
+      entry["crc_ok"] = block.crc_ok();
+      entry["self_verified"] = block.verified();
+      entry["outcome"] = BlockOutcomeName(block.outcome);
+      signatures.push_back(std::move(entry));
+    }
+  }
+  json["signatures"] = std::move(signatures);
   return json;
 }
 
@@ -574,6 +634,8 @@ void AddImageCommands(CLI::App& app, CommandResult& result) {
   info->add_flag("--require-hash", options->require_hash,
                  "Refuse images without an appended SHA-256 (the bootloader accepts them)");
   info->callback([options, &result]() { result.exit_code = RunInfo(*options); });
+
+  AddImageVerifyCommand(*image, result);
 }
 
 }  // namespace aloft::cli

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/app_image_peek.h"
+#include "cli/image_identity.h"
 #include "cli/command.h"
 #include "cli/io.h"
 #include "cli/json_output.h"
@@ -70,14 +70,13 @@ int RunVerify(const VerifyOptions& options) {
   if (!image.has_value()) {
     return kExitFailure;
   }
-  // integration: image_len comes from the shared app-image parser once it is merged.
-  const Result<AppImagePeek> peek = PeekAppImage(*image);
-  if (!peek.ok()) {
-    return ReportFailure(options.input, peek.status());
-  }
   host::OpensslCrypto crypto;
+  const Result<ImageIdentity> identity = ReadImageIdentity(*image, crypto);
+  if (!identity.ok()) {
+    return ReportFailure(options.input, identity.status());
+  }
   const core::SignatureVerdict verdict =
-      core::VerifySignedImage(crypto, *image, peek->image_len, {*keys, std::nullopt, false});
+      core::VerifySignedImage(crypto, *image, identity->image_len, {*keys, std::nullopt, false});
 
   if (options.json) {
     boost::json::object out;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/app_image_peek.h"
+#include "cli/image_identity.h"
 #include "cli/command.h"
 #include "cli/io.h"
 #include "cli/release_key_io.h"
@@ -54,13 +54,12 @@ int RunMake(const MakeOptions& options) {
   if (!image.has_value()) {
     return kExitFailure;
   }
-  // integration: project, chip, version and secure_version come from the shared app-image
-  // parser (and its esp_app_desc_t) once it is merged.
-  const Result<AppImagePeek> peek = PeekAppImage(*image);
-  if (!peek.ok()) {
-    return ReportFailure(options.image, peek.status());
+  host::OpensslCrypto crypto;
+  const Result<ImageIdentity> identity = ReadImageIdentity(*image, crypto);
+  if (!identity.ok()) {
+    return ReportFailure(options.image, identity.status());
   }
-  const Result<uint32_t> region = core::SignedRegionSize(peek->image_len);
+  const Result<uint32_t> region = core::SignedRegionSize(identity->image_len);
   if (!region.ok()) {
     return ReportFailure(options.image, region.status());
   }
@@ -68,19 +67,18 @@ int RunMake(const MakeOptions& options) {
   if (image->size() != signed_size) {
     return ReportError(options.image + ": is " + std::to_string(image->size()) +
                        " bytes, but a signed image of image_len " +
-                       std::to_string(peek->image_len) + " is " + std::to_string(signed_size) +
+                       std::to_string(identity->image_len) + " is " + std::to_string(signed_size) +
                        " (sign it first with `aloft sign`)");
   }
   // The manifest and the image must be trusted through the same keys, so every release key
   // must have signed the image.
-  host::OpensslCrypto crypto;
   std::vector<const host::ReleaseKey*> key_pointers;
   for (size_t i = 0; i < keys.size(); ++i) {
     core::TrustedKey trusted;
     trusted.digest = keys[i].key_digest();
     const core::TrustedKey one[] = {trusted};
     const core::SignatureVerdict verdict =
-        core::VerifySignedImage(crypto, *image, peek->image_len, {one, std::nullopt, false});
+        core::VerifySignedImage(crypto, *image, identity->image_len, {one, std::nullopt, false});
     if (!verdict.ok()) {
       return ReportError(options.image + ": not signed by " + options.keys[i] + " (" +
                          verdict.status.reason() + ")");
@@ -89,7 +87,7 @@ int RunMake(const MakeOptions& options) {
   }
 
   core::ReleaseManifest manifest;
-  if (!manifest.project.Assign(peek->project) || !manifest.version.Assign(peek->version) ||
+  if (!manifest.project.Assign(identity->project) || !manifest.version.Assign(identity->version) ||
       !manifest.min_running_version.Assign(options.min_running_version)) {
     return ReportError(options.image + ": project, version or minimum running version too long");
   }
@@ -100,12 +98,12 @@ int RunMake(const MakeOptions& options) {
             core::ParseSemanticVersion(options.min_running_version).status().reason(),
         kExitUsage);
   }
-  if (core::ChipName(peek->chip_id).empty()) {
-    return ReportError(options.image + ": chip id " + std::to_string(peek->chip_id) +
+  if (core::ChipName(identity->chip_id).empty()) {
+    return ReportError(options.image + ": chip id " + std::to_string(identity->chip_id) +
                        " is not a known ESP32-family chip");
   }
-  manifest.chip_id = peek->chip_id;
-  manifest.secure_version = peek->secure_version;
+  manifest.chip_id = identity->chip_id;
+  manifest.secure_version = identity->secure_version;
   manifest.size_bytes = static_cast<uint32_t>(signed_size);
   manifest.sha256 = Sha256(*image);
 
@@ -117,8 +115,8 @@ int RunMake(const MakeOptions& options) {
     return kExitFailure;
   }
   std::printf("%s: release %s %s for %s (secure_version %u, %llu bytes), signed by %zu key(s)\n",
-              options.output.c_str(), peek->project.c_str(), peek->version.c_str(),
-              std::string(core::ChipName(peek->chip_id)).c_str(), peek->secure_version,
+              options.output.c_str(), identity->project.c_str(), identity->version.c_str(),
+              std::string(core::ChipName(identity->chip_id)).c_str(), identity->secure_version,
               static_cast<unsigned long long>(signed_size), keys.size());
   return kExitOk;
 }
@@ -166,17 +164,17 @@ int RunVerify(const VerifyOptions& options) {
     if (!download.ok()) {
       return ReportFailure(options.image, download);
     }
-    const Result<AppImagePeek> peek = PeekAppImage(*image);  // integration: app-image parser
-    if (!peek.ok()) {
-      return ReportFailure(options.image, peek.status());
+    const Result<ImageIdentity> identity = ReadImageIdentity(*image, crypto);
+    if (!identity.ok()) {
+      return ReportFailure(options.image, identity.status());
     }
     const Status header = core::CheckImageMatchesManifest(
-        m, {peek->chip_id, peek->project, peek->version, peek->secure_version});
+        m, {identity->chip_id, identity->project, identity->version, identity->secure_version});
     if (!header.ok()) {
       return ReportFailure(options.image, header);
     }
     const core::SignatureVerdict verdict =
-        core::VerifySignedImage(crypto, *image, peek->image_len, {*keys, std::nullopt, false});
+        core::VerifySignedImage(crypto, *image, identity->image_len, {*keys, std::nullopt, false});
     if (!verdict.ok()) {
       return ReportFailure(options.image, verdict.status);
     }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -347,17 +348,44 @@ TEST(ImageVerifyCommand, NoKeyOrBadDigest_UsageError) {
   EXPECT_EQ(RunImageVerify({"--help"}).exit_code, 0);
 }
 
-// Needs the merge: image_command.cc calls AddImageVerifyCommand (the lead wires it).
-TEST(ImageVerifyCommand, ThroughTheAloftBinary_NeedsImageGroupWiring) {
-  const CommandOutput help = RunAloft({"image", "--help"});
-  if (help.out.find("verify") == std::string::npos) {
-    GTEST_SKIP() << "`aloft image verify` is not registered yet: image_command.cc must call "
-                    "AddImageVerifyCommand (merge step)";
-  }
+TEST(ImageVerifyCommand, ThroughTheAloftBinary_DeviceSemantics) {
+  const std::string signed_image = SignedPath("esp32_app_securepad.signed_rsa0.bin");
+  const CommandOutput good = RunAloft({"image", "verify", signed_image, "--key",
+                                       KeyPath("test_rsa3072_key0")});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  const CommandOutput wrong_key = RunAloft({"image", "verify", signed_image, "--key",
+                                            KeyPath("test_rsa3072_key1")});
+  EXPECT_EQ(wrong_key.exit_code, 1);
+  EXPECT_NE(wrong_key.err.find("no block signed by a trusted key"), std::string::npos)
+      << wrong_key.err;
+}
+
+TEST(ImageInfoCommand, SignedImage_ListsBlocksWithKeyDigestAndCrc) {
   const CommandOutput out =
-      RunAloft({"image", "verify", SignedPath("esp32_app_securepad.signed_rsa0.bin"), "--key",
-                KeyPath("test_rsa3072_key0")});
-  EXPECT_EQ(out.exit_code, 0) << out.err;
+      RunAloft({"image", "info", "--json", SignedPath("esp32c3_app_securepad.signed_rsa0_rsa1.bin")});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  boost::system::error_code error;
+  const boost::json::value json = boost::json::parse(out.out, error);
+  ASSERT_FALSE(error) << out.out;
+  EXPECT_EQ(json.at("signed"), true);
+  const boost::json::array& blocks = json.at("signatures").as_array();
+  ASSERT_EQ(blocks.size(), 3u);  // block 2 is erased (0xFF): examined and invalid
+  EXPECT_EQ(blocks[0].at("scheme"), "rsa-3072");
+  EXPECT_EQ(blocks[0].at("key_digest"),
+            "3d2cb6b92fa6f7586827b7a5f35907fac48affeb5b3601a4683b97e9d5229f70");
+  EXPECT_EQ(blocks[0].at("crc_ok"), true);
+  EXPECT_EQ(blocks[0].at("self_verified"), true);
+  EXPECT_EQ(blocks[1].at("key_digest"),
+            "6fbe5b60db1595325c262a1c7f2d611f5b4b6dc0e43fbe5f6796658eb0acd5c5");
+  EXPECT_EQ(blocks[1].at("self_verified"), true);
+  EXPECT_EQ(blocks[2].at("scheme"), nullptr);
+
+  const CommandOutput unsigned_image = RunAloft(
+      {"image", "info", "--json", ALOFT_VECTORS_DIR "/app-image/images/esp32_app.bin"});
+  const boost::json::value plain = boost::json::parse(unsigned_image.out, error);
+  ASSERT_FALSE(error);
+  EXPECT_EQ(plain.at("signed"), false);
+  EXPECT_TRUE(plain.at("signatures").as_array().empty());
 }
 
 }  // namespace

@@ -4,8 +4,7 @@
 //
 // integration: `Device::Offer` stands in for the agent's check-in handling and the streaming
 // installer (device issue); it calls exactly the core functions they will call, in the same
-// order, and "installs" only after every check passed. PeekAppImage stands in for the shared
-// app-image parser.
+// order, and "installs" only after every check passed.
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -15,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/app_image_peek.h"
+#include "cli/image_identity.h"
 #include "core/release/freshness.h"
 #include "core/release/manifest.h"
 #include "core/release/version_policy.h"
@@ -84,13 +83,14 @@ Release MakeRelease(const std::vector<std::byte>& app, std::vector<const host::R
                     std::string min_running = "") {
   Release release;
   release.image = host::SignImage(app, keys, false).value();
-  const cli::AppImagePeek peek = cli::PeekAppImage(release.image).value();
+  host::OpensslCrypto crypto;
+  const cli::ImageIdentity identity = cli::ReadImageIdentity(release.image, crypto).value();
   core::ReleaseManifest m;
-  EXPECT_TRUE(m.project.Assign(peek.project));
-  EXPECT_TRUE(m.version.Assign(peek.version));
+  EXPECT_TRUE(m.project.Assign(identity.project));
+  EXPECT_TRUE(m.version.Assign(identity.version));
   EXPECT_TRUE(m.min_running_version.Assign(min_running));
-  m.chip_id = peek.chip_id;
-  m.secure_version = peek.secure_version;
+  m.chip_id = identity.chip_id;
+  m.secure_version = identity.secure_version;
   m.size_bytes = static_cast<uint32_t>(release.image.size());
   m.sha256 = Sha256(release.image);
   release.json = host::MakeReleaseJson(m, keys).value();
@@ -134,7 +134,7 @@ class Device {
     ALOFT_TRY_ASSIGN(const core::ReleaseManifest manifest,
                      core::VerifyManifest(crypto, document.canonical, document.signature, policy));
     // 3. For this device, and allowed.
-    ALOFT_TRY_ASSIGN(const cli::AppImagePeek running, cli::PeekAppImage(boot_slot_));
+    ALOFT_TRY_ASSIGN(const cli::ImageIdentity running, cli::ReadImageIdentity(boot_slot_, crypto));
     const core::DeviceFacts facts{5, running.project, running.version, kSecureVersionFloor,
                                   kSlotSize};
     ALOFT_TRY(core::EvaluateUpdate(facts, manifest, options_));
@@ -150,7 +150,7 @@ class Device {
     }
     ALOFT_TRY(core::CheckDownloadAgainstManifest(manifest, passive.size(), Sha256(passive)));
     // 5. The image itself: Secure Boot v2 signature, and its header says what the manifest says.
-    ALOFT_TRY_ASSIGN(const cli::AppImagePeek image, cli::PeekAppImage(passive));
+    ALOFT_TRY_ASSIGN(const cli::ImageIdentity image, cli::ReadImageIdentity(passive, crypto));
     ALOFT_TRY(core::VerifySignedImage(crypto, passive, image.image_len, policy).status);
     ALOFT_TRY(core::CheckImageMatchesManifest(
         manifest, {image.chip_id, image.project, image.version, image.secure_version}));

@@ -90,4 +90,13 @@ Status CheckImageMatchesManifest(const ReleaseManifest& manifest, const ImageFac
   return OkStatus();
 }
 
+Result<ImageFacts> ImageFactsOf(const AppImageInfo& info) {
+  if (!info.app_description.has_value()) {
+    return InvalidArgument("update: image has no app description");
+  }
+  const AppDescription& desc = *info.app_description;
+  return ImageFacts{info.header.chip_id, desc.project_name.view(), desc.version.view(),
+                    desc.secure_version};
+}
+
 }  // namespace aloft::core

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/bytes.h"
+#include "core/format/app_image.h"
 #include "core/release/manifest.h"
 #include "core/status.h"
 
@@ -65,5 +66,10 @@ struct ImageFacts {
 // "update: image chip differs from the manifest", "... project ...", "... version ...",
 // "update: image secure_version differs from the manifest".
 Status CheckImageMatchesManifest(const ReleaseManifest& manifest, const ImageFacts& image);
+
+// The facts of an inspected image (header chip id, esp_app_desc_t project, version and
+// secure_version). The views point into `info`, which must outlive the result.
+// kInvalidArgument "update: image has no app description" when esp_app_desc_t is missing.
+Result<ImageFacts> ImageFactsOf(const AppImageInfo& info);
 
 }  // namespace aloft::core
