@@ -447,6 +447,10 @@ Result<int> Field(const Document& doc, int object, std::string_view key, jsmntyp
 Result<uint64_t> UnsignedField(const Document& doc, int object, std::string_view key,
                                uint64_t max, Status missing) {
   ALOFT_TRY_ASSIGN(const int value, Field(doc, object, key, JSMN_PRIMITIVE, missing));
+  const std::string_view word = doc.View(value);
+  if (word == "null" || word == "true" || word == "false") {
+    return missing;
+  }
   const std::optional<uint64_t> number = ParseUnsigned(doc.View(value), max);
   if (!number) {
     return InvalidArgument("check-in answer: number is not a non-negative integer",
