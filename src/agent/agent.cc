@@ -133,8 +133,10 @@ StepResult Agent::Step() {
   } else {
     ALOFT_LOG_DEBUG("agent: %s x %s -> %s", PhaseName(from), EventName(event), PhaseName(t.next));
   }
-  Apply(t, event, from);
+  // The reason of the action that produced this event; the next actions may set a new one.
+  current_reason_ = event_reason_;
   event_reason_ = nullptr;
+  Apply(t, event, from);
   if (dead_) {
     return StepResult::kDead;
   }
@@ -283,6 +285,9 @@ void Agent::Apply(const Transition& t, Event event, Phase from) {
       ALOFT_LOG_ERROR("agent: %s failed: %s", ActionName(actions[i]), status.reason());
       last_error_ = status;
       phase_ = from;
+      if (actions[i] == Action::kPersist) {
+        RevertToDurable();
+      }
       pending_.reset();
       ++failures_;
       ScheduleNext();
@@ -336,7 +341,7 @@ Status Agent::Commit(const Transition& t, Event event) {
       break;
   }
   for (EventState state : t.report_list()) {
-    const char* reason = t.reason != nullptr ? t.reason : event_reason_;
+    const char* reason = t.reason != nullptr ? t.reason : current_reason_;
     record_.QueueReport(MakeReport(state, reason));
   }
   if (event == Event::kBootedUnknownTrial) {
@@ -355,6 +360,24 @@ Status Agent::Commit(const Transition& t, Event event) {
   }
   record_.phase = PersistedPhase(t.next);
   return Persist();
+}
+
+void Agent::RevertToDurable() {
+  // The transition was not written: RAM goes back to what KeyValue holds, so a retry does not
+  // queue its reports twice or hand out sequence numbers a reset would hand out again.
+  const uint32_t epoch = record_.epoch;
+  Result<size_t> size = ports_.store.Get(config_.record_key, record_bytes_);
+  if (size.ok() && record_.LoadFrom(ConstByteSpan(record_bytes_).first(*size)).ok()) {
+    dirty_ = false;
+    return;
+  }
+  if (size.status().code() == Status::Code::kAborted) {
+    Fatal(size.status());
+    return;
+  }
+  record_ = AgentRecord{};
+  record_.epoch = epoch;
+  dirty_ = true;
 }
 
 Status Agent::Persist() {

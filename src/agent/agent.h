@@ -138,6 +138,7 @@ class Agent {
   // kPersist: folds the transition into the record and writes it.
   Status Commit(const Transition& t, Event event);
   Status Persist();
+  void RevertToDurable();
   void Fatal(const Status& status);  // a kAborted (power lost) or unusable port: stop
   Event DoCheckIn();
   Event RefuseAnswer(Status why);
@@ -171,6 +172,7 @@ class Agent {
   Status last_error_;
   // Why the current event came about (the failing action's reason), for its report.
   const char* event_reason_ = nullptr;
+  const char* current_reason_ = nullptr;
 
   // What the device is running.
   int running_ = core::kInvalidIndex;

@@ -176,11 +176,14 @@ class FakeServer {
   bool replay_previous_answer = false;  // serve the previous check-in answer again
   std::function<void(std::string&)> edit_body;  // changes the body before the MAC is computed
   std::function<void(std::string&)> edit_body_after_mac;
+  bool announce_total = true;         // say the resource's size in OnStart
   uint64_t time_ms = 1767225600000;
   size_t chunk_size = 1000;
+  emulator::EmulatedSystem* clock = nullptr;  // stamps checkin_times
 
   // ---- what it saw ----
   int checkins = 0;
+  std::vector<uint64_t> checkin_times;  // device monotonic time of each check-in attempt
   int gets = 0;
   std::vector<uint32_t> range_starts;
   std::vector<boost::json::object> events;    // each new event, in arrival order
@@ -213,6 +216,9 @@ class FakeServer {
 
   Result<port::PostResult> Post(std::string_view path, std::string_view body, ByteSpan response,
                                 std::span<port::HeaderCapture> headers) {
+    if (path == agent::kCheckinPath && clock != nullptr) {
+      checkin_times.push_back(clock->MonotonicMs());
+    }
     if (down || wrong_ca) {
       return Unavailable(wrong_ca ? port::kUntrustedServerReason : "transport: connection failed");
     }
@@ -319,7 +325,7 @@ class FakeServer {
       return OutOfRange("transport: range not satisfiable (416)", 416);
     }
     const uint32_t first = ignore_range ? 0 : range_start;
-    ALOFT_TRY(sink.OnStart(first == 0 ? 200 : 206, first, total));
+    ALOFT_TRY(sink.OnStart(first == 0 ? 200 : 206, first, announce_total ? total : 0));
     std::optional<uint32_t> drop;
     if (!drop_at.empty()) {
       drop = drop_at.front();
@@ -425,6 +431,7 @@ class AgentRig {
     config_.schedule.backoff_base_ms = 1'000;
     config_.schedule.backoff_cap_ms = 60'000;
     config_.persist_every_bytes = 8192;
+    server_.clock = &system_;
   }
 
   static std::array<std::byte, 32> Secret() {
