@@ -405,8 +405,8 @@ PendingReport Agent::MakeReport(EventState state, const char* reason) {
     const uint32_t offset = state == EventState::kDownloaded ? staged_offset_ : record_.offset;
     report.bytes = offset;
     if (manifest.ok() && manifest->size_bytes > 0) {
-      report.progress = static_cast<uint8_t>(static_cast<uint64_t>(offset) * 100 /
-                                             manifest->size_bytes);
+      report.progress =
+          static_cast<uint8_t>(static_cast<uint64_t>(offset) * 100 / manifest->size_bytes);
     }
   }
   if (state == EventState::kFailed || state == EventState::kRolledBack) {
@@ -436,8 +436,7 @@ void Agent::ScheduleNext() {
   if (ports_.system.RandomBytes(random).ok()) {
     value = LoadLe32(random, 0);
   }
-  const uint64_t wait =
-      NextWaitMs(config_.schedule, failures_, !checked_since_boot_, value);
+  const uint64_t wait = NextWaitMs(config_.schedule, failures_, !checked_since_boot_, value);
   wake_at_ms_ = ports_.system.MonotonicMs() + wait;
 }
 
@@ -524,9 +523,9 @@ Event Agent::DoCheckIn() {
     return RefuseAnswer(answer.status());
   }
   // Fresh and for this device: the MAC binds our id, the nonce we just sent and the body.
-  const Status fresh = core::VerifyFreshness(
-      ports_.crypto, config_.device_secret,
-      {config_.device_id, nonce_, answer->server_time_ms, digest}, mac);
+  const Status fresh =
+      core::VerifyFreshness(ports_.crypto, config_.device_secret,
+                            {config_.device_id, nonce_, answer->server_time_ms, digest}, mac);
   if (!fresh.ok()) {
     return RefuseAnswer(fresh);
   }
@@ -620,8 +619,8 @@ Event Agent::DoDownload() {
     return Event::kDownloadDone;
   }
   DownloadSink sink(*this, offset, size);
-  const Status got = ports_.transport.Get(record_.artifact_path.view(), offset, sink,
-                                          config_.download_timeout_ms);
+  const Status got =
+      ports_.transport.Get(record_.artifact_path.view(), offset, sink, config_.download_timeout_ms);
   staged_offset_ = installer_.written();
   if (dead_) {
     return Event::kDownloadDropped;
@@ -698,10 +697,9 @@ Event Agent::DoInstall() {
   if (!identity.ok()) {
     return FailVerification(identity.status());
   }
-  const core::ImageFacts facts{identity->header.chip_id,
-                               identity->app_description.project_name.view(),
-                               identity->app_description.version.view(),
-                               identity->app_description.secure_version};
+  const core::ImageFacts facts{
+      identity->header.chip_id, identity->app_description.project_name.view(),
+      identity->app_description.version.view(), identity->app_description.secure_version};
   const Status matches = core::CheckImageMatchesManifest(*manifest, facts);
   if (!matches.ok()) {
     return FailVerification(matches);
@@ -791,9 +789,8 @@ bool Agent::SendReports() {
     return false;
   }
   std::array<bool, kMaxPendingReports> acknowledged{};
-  const Status parsed =
-      ParseEventsAnswer({response_.data(), posted->body_size}, json_, {ids.data(), count},
-                        {acknowledged.data(), count});
+  const Status parsed = ParseEventsAnswer({response_.data(), posted->body_size}, json_,
+                                          {ids.data(), count}, {acknowledged.data(), count});
   if (!parsed.ok()) {
     last_error_ = parsed;
     return false;

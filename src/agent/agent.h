@@ -74,8 +74,8 @@ struct AgentPorts {
 inline constexpr std::string_view kDefaultRecordKey = "aloft.agent";
 
 struct AgentConfig {
-  std::string_view device_id;            // as registered with the server
-  ConstByteSpan device_secret;           // the freshness key the server derived at registration
+  std::string_view device_id;              // as registered with the server
+  ConstByteSpan device_secret;             // the freshness key the server derived at registration
   std::span<const std::string_view> tags;  // sent with each check-in (at most kMaxTags)
   // Manifests must verify under this (the device's trusted release key digests); normally the
   // same policy as DeviceConfig::trust, which Finish uses for the image. REQUIRES: non-null.

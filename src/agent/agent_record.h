@@ -56,10 +56,10 @@ struct PendingReport {
 
 inline constexpr size_t kPendingReportMaxBytes =
     4 + 1 + 1 + 1 + 4 + (1 + kMaxReasonSize) + (1 + kVersionTextMax) + 8 + 8 + 8;
-inline constexpr size_t kMaxAgentRecordSize =
-    4 + 1 + 1 + 4 + 4 + (2 + core::kMaxManifestSize) + (1 + kMaxArtifactPathSize) + 1 + 8 + 8 + 1 +
-    (1 + kVersionTextMax) + 4 + (1 + kMaxReasonSize) + 4 + 1 +
-    kMaxPendingReports * kPendingReportMaxBytes + 4;
+inline constexpr size_t kMaxAgentRecordSize = 4 + 1 + 1 + 4 + 4 + (2 + core::kMaxManifestSize) +
+                                              (1 + kMaxArtifactPathSize) + 1 + 8 + 8 + 1 +
+                                              (1 + kVersionTextMax) + 4 + (1 + kMaxReasonSize) + 4 +
+                                              1 + kMaxPendingReports * kPendingReportMaxBytes + 4;
 static_assert(kMaxAgentRecordSize == 3281);
 
 struct AgentRecord {

@@ -175,7 +175,8 @@ Transition Decide(Phase phase, Event event) {
         return Ignored(phase);
       }
       // Reports go out before the reset (best effort: what is not sent stays queued).
-      return Make(P::kAwaitingReboot, {A::kPersist, A::kSendReports}, {E::kVerified, E::kRebooting});
+      return Make(P::kAwaitingReboot, {A::kPersist, A::kSendReports},
+                  {E::kVerified, E::kRebooting});
     case Event::kSelfTestPass:
       if (phase != P::kTrial) {
         return Ignored(phase);

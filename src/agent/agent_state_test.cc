@@ -281,8 +281,7 @@ TEST(Decide, TheUpdatePath_ReadsAsTheDesign) {
     EXPECT_EQ(t.next, row.next) << where;
     EXPECT_EQ(std::vector<Action>(t.action_list().begin(), t.action_list().end()), row.actions)
         << where;
-    EXPECT_EQ(std::vector<EventState>(t.report_list().begin(), t.report_list().end()),
-              row.reports)
+    EXPECT_EQ(std::vector<EventState>(t.report_list().begin(), t.report_list().end()), row.reports)
         << where;
   }
 }

@@ -182,7 +182,8 @@ class Document {
       : text_(text),
         // C++20 implicit object creation: the byte array provides storage for jsmntok_t (a
         // trivial type) without a constructor call.
-        tokens_(std::launder(static_cast<jsmntok_t*>(static_cast<void*>(workspace.storage.data())))) {}
+        tokens_(
+            std::launder(static_cast<jsmntok_t*>(static_cast<void*>(workspace.storage.data())))) {}
 
   std::optional<Fault> Parse() {
     if (text_.size() > kMaxCheckinAnswerSize) {
@@ -262,7 +263,8 @@ class Document {
 
   // The raw text of token k (a string without its quotes, escapes unresolved).
   std::string_view View(int k) const {
-    return {text_.data() + tokens_[k].start, static_cast<size_t>(tokens_[k].end - tokens_[k].start)};
+    return {text_.data() + tokens_[k].start,
+            static_cast<size_t>(tokens_[k].end - tokens_[k].start)};
   }
   jsmntype_t Type(int k) const { return tokens_[k].type; }
   int offset(int k) const { return tokens_[k].start; }
@@ -444,8 +446,8 @@ Result<int> Field(const Document& doc, int object, std::string_view key, jsmntyp
   return value;
 }
 
-Result<uint64_t> UnsignedField(const Document& doc, int object, std::string_view key,
-                               uint64_t max, Status missing) {
+Result<uint64_t> UnsignedField(const Document& doc, int object, std::string_view key, uint64_t max,
+                               Status missing) {
   ALOFT_TRY_ASSIGN(const int value, Field(doc, object, key, JSMN_PRIMITIVE, missing));
   const std::string_view word = doc.View(value);
   if (word == "null" || word == "true" || word == "false") {
@@ -529,14 +531,15 @@ Result<UpdateOffer> ParseOffer(Document& doc, int update) {
   }
   ALOFT_TRY_ASSIGN(
       const uint64_t size,
-      UnsignedField(doc, update, "size", std::numeric_limits<uint32_t>::max(),
-                    InvalidArgument("check-in answer: field size is missing or has the wrong type")));
+      UnsignedField(
+          doc, update, "size", std::numeric_limits<uint32_t>::max(),
+          InvalidArgument("check-in answer: field size is missing or has the wrong type")));
   offer.size_bytes = static_cast<uint32_t>(size);
   ALOFT_TRY_ASSIGN(
       const std::string_view sha256,
-      StringField(doc, update, "sha256",
-                  InvalidArgument(
-                      "check-in answer: field sha256 is missing or has the wrong type")));
+      StringField(
+          doc, update, "sha256",
+          InvalidArgument("check-in answer: field sha256 is missing or has the wrong type")));
   if (!core::HexDecode(sha256, offer.sha256).ok()) {
     return InvalidArgument("check-in answer: sha256 is not 64 hex digits");
   }
@@ -602,16 +605,17 @@ Result<CheckinAnswer> ParseCheckinAnswer(std::span<char> body, JsonWorkspace& wo
   CheckinAnswer answer;
   ALOFT_TRY_ASSIGN(
       const std::string_view nonce,
-      StringField(doc, 0, "nonce",
-                  InvalidArgument("check-in answer: field nonce is missing or has the wrong type")));
+      StringField(
+          doc, 0, "nonce",
+          InvalidArgument("check-in answer: field nonce is missing or has the wrong type")));
   if (!core::HexDecode(nonce, answer.nonce).ok()) {
     return InvalidArgument("check-in answer: nonce is not 32 hex digits");
   }
   ALOFT_TRY_ASSIGN(
       answer.server_time_ms,
-      UnsignedField(
-          doc, 0, "server_time_ms", std::numeric_limits<uint64_t>::max(),
-          InvalidArgument("check-in answer: field server_time_ms is missing or has the wrong type")));
+      UnsignedField(doc, 0, "server_time_ms", std::numeric_limits<uint64_t>::max(),
+                    InvalidArgument(
+                        "check-in answer: field server_time_ms is missing or has the wrong type")));
   int update = -1;
   if (std::optional<Fault> fault = doc.Find(0, "update", update)) {
     return CheckinFault(*fault);

@@ -17,7 +17,8 @@ namespace {
 using ::aloft::testing::DescribeStatus;
 
 constexpr std::string_view kNonceHex = "000102030405060708090a0b0c0d0e0f";
-constexpr std::string_view kSha = "0de843cf37e243611f5fe4c28f94b16a840aa8495bec9def9376e9effe3e224d";
+constexpr std::string_view kSha =
+    "0de843cf37e243611f5fe4c28f94b16a840aa8495bec9def9376e9effe3e224d";
 
 std::string Manifest() {
   return "aloft-release-manifest-v1\nproject=p\nchip=esp32\nchip_id=0\nversion=2.0.0\n"
@@ -64,9 +65,10 @@ TEST(CheckinRequest, Build_EscapesQuotesBackslashesAndControlCharacters) {
   std::array<char, 512> out{};
   Result<size_t> size = BuildCheckinRequest(request, out);
   ASSERT_TRUE(size.ok());
-  EXPECT_NE(std::string_view(out.data(), *size)
-                .find("\"project\":\"a\\\"b\\\\c\",\"chip\":\"esp32\",\"version\":\"v\\u000a1\\u0001\""),
-            std::string_view::npos)
+  EXPECT_NE(
+      std::string_view(out.data(), *size)
+          .find("\"project\":\"a\\\"b\\\\c\",\"chip\":\"esp32\",\"version\":\"v\\u000a1\\u0001\""),
+      std::string_view::npos)
       << std::string_view(out.data(), *size);
 }
 
@@ -86,8 +88,9 @@ TEST(CheckinRequest, Build_RefusesNonAsciiShortBuffersAndBadNonces) {
 }
 
 TEST(CheckinAnswer, NoUpdate_GivesNonceAndServerTime) {
-  std::string body = " {\"nonce\":\"" + std::string(kNonceHex) +
-                     "\",\"server_time_ms\":1767225600123,\"update\":null,\"future\":[1,{\"a\":true}]}\n";
+  std::string body =
+      " {\"nonce\":\"" + std::string(kNonceHex) +
+      "\",\"server_time_ms\":1767225600123,\"update\":null,\"future\":[1,{\"a\":true}]}\n";
   Result<CheckinAnswer> answer = Parse(body);
   ASSERT_TRUE(answer.ok()) << DescribeStatus(answer.status());
   EXPECT_EQ(answer->server_time_ms, 1767225600123u);
@@ -101,8 +104,9 @@ TEST(CheckinAnswer, Offer_ExtractsAndDecodesEveryField) {
   ASSERT_TRUE(answer.ok()) << DescribeStatus(answer.status());
   ASSERT_TRUE(answer->update.has_value());
   const UpdateOffer& offer = *answer->update;
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(offer.manifest.data()), offer.manifest.size()),
-            Manifest());
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(offer.manifest.data()), offer.manifest.size()),
+      Manifest());
   EXPECT_EQ(offer.signature.size(), 3 * core::kSignatureBlockSize);
   EXPECT_EQ(offer.signature[0], std::byte{0x5a});
   EXPECT_EQ(offer.artifact_path, "/api/v1/artifacts/x");
@@ -261,8 +265,8 @@ TEST(CheckinAnswer, Vectors_ParseAsTheirReadmeSays) {
   EXPECT_FALSE(answer->update.has_value());
   EXPECT_EQ(answer->server_time_ms, 1767225600001u);
   const std::string manifest = ReadText(VectorPath("release-manifest/example.manifest"));
-  for (const char* name : {"agent-protocol/checkin_offer.json",
-                           "agent-protocol/checkin_offer_pretty.json"}) {
+  for (const char* name :
+       {"agent-protocol/checkin_offer.json", "agent-protocol/checkin_offer_pretty.json"}) {
     std::string body = ReadText(VectorPath(name));
     Result<CheckinAnswer> offer = Parse(body);
     ASSERT_TRUE(offer.ok()) << name << ": " << DescribeStatus(offer.status());
@@ -286,17 +290,25 @@ TEST(CheckinAnswer, Vectors_ParseAsTheirReadmeSays) {
 TEST(EventsRequest, Build_WritesEveryFieldAndNullIds) {
   EventReport events[2];
   events[0] = {"a1b2c3d4-1", EventState::kDownloading, 40, 4096, "", "1.0.0", 7, 3, 1000};
-  events[1] = {"a1b2c3d4-2", EventState::kRolledBack, std::nullopt, std::nullopt,
-               "self-test \"failed\"", "1.0.0", std::nullopt, std::nullopt, 0};
+  events[1] = {"a1b2c3d4-2",
+               EventState::kRolledBack,
+               std::nullopt,
+               std::nullopt,
+               "self-test \"failed\"",
+               "1.0.0",
+               std::nullopt,
+               std::nullopt,
+               0};
   std::array<char, 1024> out{};
   Result<size_t> size = BuildEventsRequest("c3-0001", events, out);
   ASSERT_TRUE(size.ok()) << DescribeStatus(size.status());
-  EXPECT_EQ(std::string_view(out.data(), *size),
-            "{\"device_id\":\"c3-0001\",\"events\":[{\"id\":\"a1b2c3d4-1\",\"state\":\"downloading\","
-            "\"progress\":40,\"bytes\":4096,\"version\":\"1.0.0\",\"release_id\":7,\"rollout_id\":3,"
-            "\"time_ms\":1000},{\"id\":\"a1b2c3d4-2\",\"state\":\"rolled_back\",\"reason\":"
-            "\"self-test \\\"failed\\\"\",\"version\":\"1.0.0\",\"release_id\":null,"
-            "\"rollout_id\":null,\"time_ms\":0}]}");
+  EXPECT_EQ(
+      std::string_view(out.data(), *size),
+      "{\"device_id\":\"c3-0001\",\"events\":[{\"id\":\"a1b2c3d4-1\",\"state\":\"downloading\","
+      "\"progress\":40,\"bytes\":4096,\"version\":\"1.0.0\",\"release_id\":7,\"rollout_id\":3,"
+      "\"time_ms\":1000},{\"id\":\"a1b2c3d4-2\",\"state\":\"rolled_back\",\"reason\":"
+      "\"self-test \\\"failed\\\"\",\"version\":\"1.0.0\",\"release_id\":null,"
+      "\"rollout_id\":null,\"time_ms\":0}]}");
 }
 
 TEST(EventsRequest, Build_RefusesBadIdsAndProgress) {
@@ -326,8 +338,9 @@ TEST(EventsAnswer, Parse_AcknowledgesAcceptedAndDuplicateIdsOnly) {
   EXPECT_STATUS(ParseEventsAnswer(bad, workspace, ids, acked),
                 InvalidArgument("events answer: id is not a string"));
   std::string missing = "{\"accepted\":[]}";
-  EXPECT_STATUS(ParseEventsAnswer(missing, workspace, ids, acked),
-                InvalidArgument("events answer: field duplicates is missing or has the wrong type"));
+  EXPECT_STATUS(
+      ParseEventsAnswer(missing, workspace, ids, acked),
+      InvalidArgument("events answer: field duplicates is missing or has the wrong type"));
 }
 
 }  // namespace

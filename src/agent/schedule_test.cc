@@ -39,9 +39,9 @@ TEST(NextWait, Failures_DoubleUpToTheCapWithEqualJitter) {
     uint64_t low;
     uint64_t high;
   } rows[] = {
-      {1, 500, 1000},    {2, 1000, 2000},   {3, 2000, 4000},    {4, 4000, 8000},
-      {5, 8000, 16000},  {6, 15000, 30000}, {7, 15000, 30000},  {40, 15000, 30000},
-      {0xFFFFFFFF, 15000, 30000},
+      {1, 500, 1000},    {2, 1000, 2000},    {3, 2000, 4000},
+      {4, 4000, 8000},   {5, 8000, 16000},   {6, 15000, 30000},
+      {7, 15000, 30000}, {40, 15000, 30000}, {0xFFFFFFFF, 15000, 30000},
   };
   for (const auto& row : rows) {
     EXPECT_EQ(NextWaitMs(Config(), row.failures, false, 0), row.low) << row.failures;

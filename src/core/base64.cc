@@ -72,10 +72,9 @@ Result<size_t> Base64Decode(std::string_view text, ByteSpan out) {
         return InvalidArgument("base64: invalid character", static_cast<uint32_t>(at + i));
       }
     }
-    const uint32_t bits = (static_cast<uint32_t>(sextets[0]) << 18) |
-                          (static_cast<uint32_t>(sextets[1]) << 12) |
-                          (static_cast<uint32_t>(sextets[2]) << 6) |
-                          static_cast<uint32_t>(sextets[3]);
+    const uint32_t bits =
+        (static_cast<uint32_t>(sextets[0]) << 18) | (static_cast<uint32_t>(sextets[1]) << 12) |
+        (static_cast<uint32_t>(sextets[2]) << 6) | static_cast<uint32_t>(sextets[3]);
     // Canonical form: the bits the padding leaves unused are zero.
     if ((padding == 1 && (bits & 0xFF) != 0) || (padding == 2 && (bits & 0xFFFF) != 0)) {
       return InvalidArgument("base64: non-zero unused bits");

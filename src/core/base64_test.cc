@@ -24,8 +24,14 @@ std::string Decode(std::string_view text) {
 
 TEST(Base64Decode, Rfc4648Vectors_Decode) {
   const std::pair<std::string_view, std::string_view> cases[] = {
-      {"", ""},         {"Zg==", "f"},     {"Zm8=", "fo"},       {"Zm9v", "foo"},
-      {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"}, {"+/+/", "\xfb\xff\xbf"},
+      {"", ""},
+      {"Zg==", "f"},
+      {"Zm8=", "fo"},
+      {"Zm9v", "foo"},
+      {"Zm9vYg==", "foob"},
+      {"Zm9vYmE=", "fooba"},
+      {"Zm9vYmFy", "foobar"},
+      {"+/+/", "\xfb\xff\xbf"},
   };
   for (const auto& [text, plain] : cases) {
     EXPECT_EQ(Decode(text), plain) << text;

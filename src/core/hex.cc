@@ -37,7 +37,8 @@ Status HexDecode(std::string_view text, ByteSpan out) {
     const int high = Nibble(text[2 * i]);
     const int low = Nibble(text[2 * i + 1]);
     if (high < 0 || low < 0) {
-      return InvalidArgument("hex: invalid digit", static_cast<uint32_t>(high < 0 ? 2 * i : 2 * i + 1));
+      return InvalidArgument("hex: invalid digit",
+                             static_cast<uint32_t>(high < 0 ? 2 * i : 2 * i + 1));
     }
     out[i] = static_cast<std::byte>((high << 4) | low);
   }

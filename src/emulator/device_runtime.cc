@@ -70,7 +70,8 @@ Status DeviceRuntime::Boot() {
   system_.clear_reboot_request();
   core::BootOptions options;
   options.last_booted = last_running_;
-  Result<core::BootReport> report = core::BootDevice(flash_, crypto_, layout_, device_, work_, options);
+  Result<core::BootReport> report =
+      core::BootDevice(flash_, crypto_, layout_, device_, work_, options);
   if (!report.ok()) {
     return report.status();
   }

@@ -4,17 +4,17 @@
 // RAM is gone as on a real reset), the clock and the RNG (EmulatedSystem), and the eFuse values
 // that boot changes. `aloft device run`, the fleet simulator and the agent tests drive it:
 //
-//   DeviceRuntime device(flash, crypto, layout, config, transport, store, system, self_test, agent);
-//   while (...) { device.RunCycle(); device.SkipToWake(); }   // virtual time
+//   DeviceRuntime device(flash, crypto, layout, config, transport, store, system, self_test,
+//   agent); while (...) { device.RunCycle(); device.SkipToWake(); }   // virtual time
 //
 // Host only (heap). Not thread-safe: one device per thread; everything passed by reference
 // must outlive it.
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <chrono>
 #include <random>
 
 #include "agent/agent.h"
@@ -71,8 +71,8 @@ class DeviceRuntime {
  public:
   // `device` is copied: boot raises its eFuse secure version as a chip would.
   DeviceRuntime(port::Flash& flash, port::Crypto& crypto, const core::DeviceLayout& layout,
-                const core::DeviceConfig& device, port::Transport& transport,
-                port::KeyValue& store, EmulatedSystem& system, agent::SelfTest& self_test,
+                const core::DeviceConfig& device, port::Transport& transport, port::KeyValue& store,
+                EmulatedSystem& system, agent::SelfTest& self_test,
                 const agent::AgentConfig& agent_config);
   DeviceRuntime(const DeviceRuntime&) = delete;
   DeviceRuntime& operator=(const DeviceRuntime&) = delete;

@@ -164,19 +164,19 @@ class FakeServer {
       : crypto_(crypto), device_id_(std::move(device_id)), secret_(secret) {}
 
   // ---- what it serves ----
-  std::optional<TestRelease> offer;   // offered to a device not already running its version
-  bool down = false;                  // every request: connection failed
-  bool events_down = false;           // only the events endpoint
-  bool wrong_ca = false;              // TLS: the server's certificate is not the pinned one
-  std::vector<uint32_t> drop_at;      // successive GETs break after this resource offset
+  std::optional<TestRelease> offer;     // offered to a device not already running its version
+  bool down = false;                    // every request: connection failed
+  bool events_down = false;             // only the events endpoint
+  bool wrong_ca = false;                // TLS: the server's certificate is not the pinned one
+  std::vector<uint32_t> drop_at;        // successive GETs break after this resource offset
   std::map<uint32_t, uint8_t> corrupt;  // resource offset -> XOR mask, on every GET
-  uint32_t extra_bytes = 0;           // served after the image (endless data)
-  bool ignore_range = false;          // answer 200 from byte 0 to a Range request
+  uint32_t extra_bytes = 0;             // served after the image (endless data)
+  bool ignore_range = false;            // answer 200 from byte 0 to a Range request
   std::optional<std::array<std::byte, 32>> mac_secret;  // MAC with another secret
-  bool replay_previous_answer = false;  // serve the previous check-in answer again
+  bool replay_previous_answer = false;                  // serve the previous check-in answer again
   std::function<void(std::string&)> edit_body;  // changes the body before the MAC is computed
   std::function<void(std::string&)> edit_body_after_mac;
-  bool announce_total = true;         // say the resource's size in OnStart
+  bool announce_total = true;  // say the resource's size in OnStart
   uint64_t time_ms = 1767225600000;
   size_t chunk_size = 1000;
   emulator::EmulatedSystem* clock = nullptr;  // stamps checkin_times
@@ -238,14 +238,14 @@ class FakeServer {
         answer = previous_answer_;
         mac_hex = previous_mac_;
       } else {
-        answer = "{\"nonce\":\"" + HexOf(nonce) + "\",\"server_time_ms\":" +
-                 std::to_string(time_ms) + ",\"update\":";
+        answer = "{\"nonce\":\"" + HexOf(nonce) +
+                 "\",\"server_time_ms\":" + std::to_string(time_ms) + ",\"update\":";
         if (offer && offer->version != running) {
           answer += "{\"release\":" + offer->json + ",\"artifact_url\":\"/api/v1/artifacts/" +
-                    HexOf(offer->manifest.sha256) + "\",\"size\":" +
-                    std::to_string(offer->manifest.size_bytes) + ",\"sha256\":\"" +
-                    HexOf(offer->manifest.sha256) + "\",\"release_id\":" +
-                    std::to_string(offer->release_id) +
+                    HexOf(offer->manifest.sha256) +
+                    "\",\"size\":" + std::to_string(offer->manifest.size_bytes) + ",\"sha256\":\"" +
+                    HexOf(offer->manifest.sha256) +
+                    "\",\"release_id\":" + std::to_string(offer->release_id) +
                     ",\"rollout_id\":" + std::to_string(offer->rollout_id) + "}";
         } else {
           answer += "null";

@@ -62,7 +62,8 @@ Outcome RunWithCut(const host::FaultPlan& plan, uint64_t kv_cut, bool kv_lands,
     }
     // The agent stops (kDead), or the boot before it failed (a cut during the bootloader's own
     // otadata write).
-    const bool stopped = r.ok() ? *r == StepResult::kDead : r.status().code() == Status::Code::kAborted;
+    const bool stopped =
+        r.ok() ? *r == StepResult::kDead : r.status().code() == Status::Code::kAborted;
     if (!stopped) {
       outcome.failure = "the agent did not stop after the power cut";
     }
@@ -95,7 +96,8 @@ Outcome RunWithCut(const host::FaultPlan& plan, uint64_t kv_cut, bool kv_lands,
   // Every report the server got says where the device was; the last one, that it is done.
   if (!rig.server_.events.empty() &&
       rig.server_.events.back().at("state").as_string() != "confirmed") {
-    outcome.failure = "last report is " + std::string(rig.server_.events.back().at("state").as_string());
+    outcome.failure =
+        "last report is " + std::string(rig.server_.events.back().at("state").as_string());
   }
   return outcome;
 }
@@ -108,9 +110,8 @@ void ExpectRecovered(const Outcome& outcome, const std::string& where) {
   // Until Finish switched the boot slot, the device comes back on the old image: before the
   // first reset, while checking or downloading.
   if (outcome.power_lost && outcome.boots_before_cut <= 1 &&
-      (outcome.phase_at_cut == Phase::kIdle ||
-                             outcome.phase_at_cut == Phase::kChecking ||
-                             outcome.phase_at_cut == Phase::kDownloading)) {
+      (outcome.phase_at_cut == Phase::kIdle || outcome.phase_at_cut == Phase::kChecking ||
+       outcome.phase_at_cut == Phase::kDownloading)) {
     EXPECT_EQ(outcome.booted_after, "1.0.0") << where;
   }
   if (outcome.power_lost) {
@@ -145,8 +146,8 @@ TEST(AgentPowerCut, AtEveryKeyValueWrite_DeviceBootsThenCompletesTheUpdate) {
   RunWithCut({}, 0, false, nullptr, &kv_sets);
   for (uint64_t set = 1; set <= kv_sets; ++set) {
     for (bool lands : {false, true}) {
-      const std::string where = "key-value write " + std::to_string(set) +
-                                (lands ? " (landed)" : " (lost)");
+      const std::string where =
+          "key-value write " + std::to_string(set) + (lands ? " (landed)" : " (lost)");
       const Outcome outcome = RunWithCut({}, set, lands);
       EXPECT_TRUE(outcome.power_lost) << where;
       ExpectRecovered(outcome, where);

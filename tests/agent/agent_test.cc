@@ -76,11 +76,11 @@ namespace aloft::testing {
 namespace {
 
 // Runs until the server has received `state`.
-#define RUN_UNTIL_RECEIVED(state)                                                     \
-  do {                                                                                \
+#define RUN_UNTIL_RECEIVED(state)                                                       \
+  do {                                                                                  \
     Result<StepResult> r = rig_.RunUntil([&] { return rig_.server_.Received(state); }); \
-    ASSERT_TRUE(r.ok()) << DescribeStatus(r.status());                                \
-    ASSERT_TRUE(rig_.server_.Received(state)) << state;                               \
+    ASSERT_TRUE(r.ok()) << DescribeStatus(r.status());                                  \
+    ASSERT_TRUE(rig_.server_.Received(state)) << state;                                 \
   } while (0)
 
 std::vector<std::byte> Ota1(AgentRig& rig) {
@@ -231,8 +231,7 @@ TEST_F(AgentTest, UntrustworthyAnswers_AreRefusedBeforeAnyFlashWrite) {
          };
        },
        "check-in: answer nonce differs from the request"},
-      {"downgrade",
-       [](AgentRig& rig) { rig.server_.offer = rig.Release("0.9.0"); },
+      {"downgrade", [](AgentRig& rig) { rig.server_.offer = rig.Release("0.9.0"); },
        "update: release version is older than the running version"},
       {"plain size differs from the signed one",
        [](AgentRig& rig) {
@@ -290,8 +289,8 @@ TEST_F(AgentTest, EndlessData_IsRefused) {
 TEST_F(AgentTest, ServerDownDuringReporting_EventsAreQueuedAndDeliveredOnceLater) {
   Offer("2.0.0");
   rig_.server_.events_down = true;
-  Result<StepResult> r = rig_.RunUntil([&] { return rig_.RunningVersion() == "2.0.0" &&
-                                                    Agent().phase() == Phase::kIdle; });
+  Result<StepResult> r = rig_.RunUntil(
+      [&] { return rig_.RunningVersion() == "2.0.0" && Agent().phase() == Phase::kIdle; });
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(rig_.server_.events.empty());
   EXPECT_EQ(Agent().record().report_count, 5);
