@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent_harness.h"
+#include "support/allocation_counter.h"
 #include "support/status_testing.h"
 
 namespace aloft::testing {
@@ -361,6 +362,72 @@ TEST_F(AgentTest, FullReportQueue_DropsTheOldestAndCountsThem) {
   EXPECT_EQ(rig_.server_.events.size(), agent::kMaxPendingReports);
   // The ones kept are the newest: consecutive sequence numbers ending at the last.
   EXPECT_EQ(std::string(rig_.server_.events.back().at("id").as_string()).substr(9), "20");
+}
+
+}  // namespace
+}  // namespace aloft::testing
+
+namespace aloft::testing {
+namespace {
+
+// Runs each chunk of a download through the agent under an AllocationGuard: the agent's
+// streaming path (sink, installer, flash, progress records) must not touch the heap.
+class GuardedSink final : public port::ResponseSink {
+ public:
+  explicit GuardedSink(port::ResponseSink& inner) : inner_(inner) {}
+  Status OnStart(uint16_t status, uint32_t first, uint32_t total) override {
+    AllocationGuard guard;
+    return inner_.OnStart(status, first, total);
+  }
+  Status OnData(ConstByteSpan chunk) override {
+    AllocationGuard guard;
+    ++chunks;
+    return inner_.OnData(chunk);
+  }
+  int chunks = 0;
+
+ private:
+  port::ResponseSink& inner_;
+};
+
+class GuardedTransport final : public port::Transport {
+ public:
+  explicit GuardedTransport(FakeTransport& inner) : inner_(inner) {}
+  Result<port::PostResult> Post(std::string_view path, std::string_view body, ByteSpan response,
+                                std::span<port::HeaderCapture> headers, uint32_t timeout) override {
+    return inner_.Post(path, body, response, headers, timeout);
+  }
+  Status Get(std::string_view path, uint32_t range_start, port::ResponseSink& sink,
+             uint32_t timeout) override {
+    GuardedSink guarded(sink);
+    const Status status = inner_.Get(path, range_start, guarded, timeout);
+    chunks += guarded.chunks;
+    return status;
+  }
+  int chunks = 0;
+
+ private:
+  FakeTransport& inner_;
+};
+
+TEST(AgentMemory, DownloadPath_DoesNotAllocate) {
+  AgentRig rig;
+  rig.server_.offer = rig.Release("2.0.0");
+  rig.server_.drop_at = {15000};
+  GuardedTransport guarded(rig.transport_);
+  rig.runtime_ = std::make_unique<emulator::DeviceRuntime>(
+      *rig.flash_, rig.crypto_, rig.layout_, rig.device_config_, guarded, rig.kv_, rig.system_,
+      rig.self_test_, rig.config_);
+  Result<StepResult> r = rig.RunUntil([&] { return rig.Settled(); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(rig.RunningVersion(), "2.0.0");
+  EXPECT_GT(guarded.chunks, 30);
+}
+
+TEST(AgentMemory, TheAgent_FitsInAFixedFootprint) {
+  // Every buffer is a member; this is what a device sets aside for it (static storage).
+  std::printf("sizeof(Agent) = %zu bytes\n", sizeof(agent::Agent));
+  EXPECT_LT(sizeof(agent::Agent), 32u * 1024);
 }
 
 }  // namespace
