@@ -432,3 +432,28 @@ TEST(AgentMemory, TheAgent_FitsInAFixedFootprint) {
 
 }  // namespace
 }  // namespace aloft::testing
+
+namespace aloft::testing {
+namespace {
+
+TEST(AgentAdoption, ImageInstalledByOtherMeans_IsSelfTestedConfirmedAndReported) {
+  AgentRig rig;
+  ASSERT_EQ(rig.BootedVersion(), "1.0.0");  // first boot: otadata selects ota_0
+  const TestRelease v2 = rig.Release("2.0.0");
+  core::StreamInstallerBuffer<> installer(*rig.flash_, rig.crypto_, rig.layout_,
+                                          rig.device_config_);
+  ASSERT_TRUE(installer.Begin(0).ok());
+  ASSERT_TRUE(installer.Write(v2.image).ok());
+  ASSERT_TRUE(installer.Finish().ok());
+  // The agent has no record of it: the boot puts it on trial, and the agent decides the trial.
+  Result<agent::StepResult> r = rig.RunUntil([&] { return rig.Settled(); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(rig.RunningVersion(), "2.0.0");
+  EXPECT_EQ(rig.self_test_.runs, 1);
+  EXPECT_EQ(rig.server_.StatesReceived(), std::vector<std::string>{"confirmed"});
+  EXPECT_TRUE(rig.server_.Last("confirmed")->at("release_id").is_null());
+  EXPECT_EQ(rig.BootedVersion(), "2.0.0");
+}
+
+}  // namespace
+}  // namespace aloft::testing
