@@ -37,4 +37,20 @@ step "A signed release manifest for the server" \
   "$aloft" release make hello_world.signed.bin --key release.pem -o RELEASE.json
 step "Check it" "$aloft" release verify RELEASE.json --key release.pem --image hello_world.signed.bin
 
+cp "$root/tests/vectors/app-image/images/esp32_app.bin" next.bin
+step "A whole 4 MB flash image: table, blank otadata, the app in ota_0" \
+  "$aloft" flash build -o flash.bin --table partitions.csv --app hello_world.bin
+step "What a bootloader would do with it" "$aloft" flash inspect flash.bin
+step "Power on the emulated ESP32 (ESP-IDF's boot logic, rollback enabled)" \
+  "$aloft" device boot --flash flash.bin
+step "Install the next firmware into the passive slot, but cut the power at flash op 20" \
+  "$aloft" device install --flash flash.bin next.bin --cut-power-at 20 --tear ||
+  echo "exit $? (3: the emulated power was cut)"
+step "The device still boots the old firmware" "$aloft" device boot --flash flash.bin
+step "Install it again, uninterrupted" "$aloft" device install --flash flash.bin next.bin
+step "Reset: the new image boots on trial (PENDING_VERIFY)" "$aloft" device boot --flash flash.bin
+step "It never confirms itself; reset again: the bootloader rolls back" \
+  "$aloft" device boot --flash flash.bin
+step "The diagnosis" "$aloft" flash inspect flash.bin
+
 printf '\nDone. Every command above: %s --help\n' "$aloft"

@@ -43,6 +43,7 @@ std::string Hex(uint32_t value);
 void AddPartitionCommands(CLI::App& app, CommandResult& result);
 void AddImageCommands(CLI::App& app, CommandResult& result);
 void AddFlashCommands(CLI::App& app, CommandResult& result);
+void AddDeviceCommands(CLI::App& app, CommandResult& result);
 void AddKeyCommands(CLI::App& app, CommandResult& result);
 void AddSignCommands(CLI::App& app, CommandResult& result);
 void AddReleaseCommands(CLI::App& app, CommandResult& result);

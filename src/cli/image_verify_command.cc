@@ -53,18 +53,11 @@ std::string BlockText(size_t index, const core::BlockVerdict& block) {
 }
 
 int RunVerify(const VerifyOptions& options) {
-  if (options.keys.empty() && options.key_digests.empty()) {
-    return ReportError("image verify: give at least one --key PEM or --key-digest HEX", kExitUsage);
-  }
-  bool usage_error = false;
+  int exit_code = kExitOk;
   const std::optional<std::vector<core::TrustedKey>> keys =
-      TrustedKeysOrReport(options.keys, options.key_digests, &usage_error);
+      TrustedKeysOrReport("image verify", options.keys, options.key_digests, &exit_code);
   if (!keys.has_value()) {
-    return usage_error ? kExitUsage : kExitFailure;
-  }
-  if (keys->size() > core::kMaxTrustedKeys) {
-    return ReportError("image verify: at most 3 trusted keys (a device has 3 key slots)",
-                       kExitUsage);
+    return exit_code;
   }
   const std::optional<std::vector<std::byte>> image = ReadFileOrReport(options.input);
   if (!image.has_value()) {

@@ -87,6 +87,35 @@ bool WriteFileOrReport(const std::string& path, ConstByteSpan bytes, int mode) {
   return true;
 }
 
+bool ParseHex(std::string_view hex, ByteSpan out) {
+  if (hex.size() != 2 * out.size()) {
+    return false;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int high = nibble(hex[2 * i]);
+    const int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) {
+      return false;
+    }
+    out[i] = static_cast<std::byte>(high * 16 + low);
+  }
+  return true;
+}
+
+std::optional<std::array<std::byte, 32>> ParseKeyDigest(std::string_view hex) {
+  std::array<std::byte, 32> digest{};
+  if (!ParseHex(hex, digest)) {
+    return std::nullopt;
+  }
+  return digest;
+}
+
 std::string HexString(ConstByteSpan bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string text;

@@ -3,8 +3,10 @@
 // the OS's reason, so callers only decide the exit code.
 
 #include <cstddef>
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bytes.h"
@@ -21,6 +23,12 @@ bool WriteFileOrReport(const std::string& path, ConstByteSpan bytes, int mode = 
 
 // Lower-case hex of `bytes`, two characters per byte, no prefix.
 std::string HexString(ConstByteSpan bytes);
+
+// Fills `out` from exactly 2 * out.size() hex digits (either case); false otherwise.
+bool ParseHex(std::string_view hex, ByteSpan out);
+
+// A 32-byte SHA-256 key digest from 64 hex digits, as `aloft key digest` prints it.
+std::optional<std::array<std::byte, 32>> ParseKeyDigest(std::string_view hex);
 
 // The bytes of a text string.
 inline ConstByteSpan TextBytes(const std::string& text) { return AsBytes(text); }

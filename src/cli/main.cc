@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   aloft::cli::AddPartitionCommands(app, result);
   aloft::cli::AddImageCommands(app, result);
   aloft::cli::AddFlashCommands(app, result);
+  aloft::cli::AddDeviceCommands(app, result);
   aloft::cli::AddKeyCommands(app, result);
   aloft::cli::AddSignCommands(app, result);
   aloft::cli::AddReleaseCommands(app, result);

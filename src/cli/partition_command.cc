@@ -801,7 +801,7 @@ void CheckOta(const Input& input, const PartitionTable& table, std::vector<Findi
   const uint32_t app_count = AppOtaSlotCount(table);
   const uint32_t bootloader_count = BootloaderOtaSlotCount(table);
 
-  std::array<uint32_t, kMaxOtaSlots> rows_per_slot{};
+  std::array<uint32_t, kMaxOtaAppSubtypes> rows_per_slot{};
   for (const Partition& p : table.entries()) {
     if (std::optional<uint32_t> k = OtaSlotIndex(p)) {
       if (++rows_per_slot[*k] == 2) {

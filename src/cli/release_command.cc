@@ -42,17 +42,11 @@ struct MakeOptions {
 };
 
 int RunMake(const MakeOptions& options) {
-  std::vector<host::ReleaseKey> keys;
-  for (const std::string& path : options.keys) {
-    std::optional<host::ReleaseKey> key = LoadReleaseKeyOrReport(path);
-    if (!key.has_value()) {
-      return kExitFailure;
-    }
-    if (!key->has_private_key()) {
-      return ReportError(path + ": is a public key; signing needs the private key");
-    }
-    keys.push_back(std::move(*key));
+  std::optional<std::vector<host::ReleaseKey>> loaded = LoadSigningKeysOrReport(options.keys);
+  if (!loaded.has_value()) {
+    return kExitFailure;
   }
+  std::vector<host::ReleaseKey> keys = std::move(*loaded);
   const std::optional<std::vector<std::byte>> image = ReadFileOrReport(options.image);
   if (!image.has_value()) {
     return kExitFailure;
@@ -132,19 +126,11 @@ struct VerifyOptions {
 };
 
 int RunVerify(const VerifyOptions& options) {
-  if (options.keys.empty() && options.key_digests.empty()) {
-    return ReportError("release verify: give at least one --key PEM or --key-digest HEX",
-                       kExitUsage);
-  }
-  bool usage_error = false;
+  int exit_code = kExitOk;
   const std::optional<std::vector<core::TrustedKey>> keys =
-      TrustedKeysOrReport(options.keys, options.key_digests, &usage_error);
+      TrustedKeysOrReport("release verify", options.keys, options.key_digests, &exit_code);
   if (!keys.has_value()) {
-    return usage_error ? kExitUsage : kExitFailure;
-  }
-  if (keys->size() > core::kMaxTrustedKeys) {
-    return ReportError("release verify: at most 3 trusted keys (a device has 3 key slots)",
-                       kExitUsage);
+    return exit_code;
   }
   const std::optional<std::vector<std::byte>> text = ReadFileOrReport(options.release);
   if (!text.has_value()) {

@@ -28,14 +28,40 @@ std::optional<host::ReleaseKey> LoadReleaseKeyOrReport(const std::string& path) 
   return std::move(key).value();
 }
 
+std::optional<std::vector<host::ReleaseKey>> LoadSigningKeysOrReport(
+    const std::vector<std::string>& key_paths) {
+  std::vector<host::ReleaseKey> keys;
+  for (const std::string& path : key_paths) {
+    std::optional<host::ReleaseKey> key = LoadReleaseKeyOrReport(path);
+    if (!key.has_value()) {
+      return std::nullopt;
+    }
+    if (!key->has_private_key()) {
+      ReportError(path + ": is a public key; signing needs the private key");
+      return std::nullopt;
+    }
+    keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
 std::optional<std::vector<core::TrustedKey>> TrustedKeysOrReport(
-    const std::vector<std::string>& key_paths, const std::vector<std::string>& key_digests,
-    bool* usage_error) {
-  *usage_error = false;
+    const std::string& command, const std::vector<std::string>& key_paths,
+    const std::vector<std::string>& key_digests, int* exit_code) {
+  *exit_code = kExitUsage;
+  if (key_paths.empty() && key_digests.empty()) {
+    ReportError(command + ": give at least one --key PEM or --key-digest HEX", kExitUsage);
+    return std::nullopt;
+  }
+  if (key_paths.size() + key_digests.size() > core::kMaxTrustedKeys) {
+    ReportError(command + ": at most 3 trusted keys (a device has 3 key slots)", kExitUsage);
+    return std::nullopt;
+  }
   std::vector<core::TrustedKey> keys;
   for (const std::string& path : key_paths) {
     std::optional<host::ReleaseKey> key = LoadReleaseKeyOrReport(path);
     if (!key.has_value()) {
+      *exit_code = kExitFailure;
       return std::nullopt;
     }
     core::TrustedKey trusted;
@@ -43,20 +69,13 @@ std::optional<std::vector<core::TrustedKey>> TrustedKeysOrReport(
     keys.push_back(trusted);
   }
   for (const std::string& hex : key_digests) {
-    core::TrustedKey trusted;
-    bool ok = hex.size() == 2 * trusted.digest.size();
-    for (size_t i = 0; ok && i < trusted.digest.size(); ++i) {
-      unsigned value = 0;
-      ok = std::sscanf(hex.c_str() + 2 * i, "%2x", &value) == 1 &&
-           std::isxdigit(static_cast<unsigned char>(hex[2 * i])) &&
-           std::isxdigit(static_cast<unsigned char>(hex[2 * i + 1]));
-      trusted.digest[i] = std::byte{static_cast<uint8_t>(value)};
-    }
-    if (!ok) {
-      *usage_error = true;
+    const std::optional<std::array<std::byte, 32>> digest = ParseKeyDigest(hex);
+    if (!digest.has_value()) {
       ReportError("--key-digest " + hex + ": not 64 hex digits (a SHA-256 key digest)", kExitUsage);
       return std::nullopt;
     }
+    core::TrustedKey trusted;
+    trusted.digest = *digest;
     keys.push_back(trusted);
   }
   return keys;

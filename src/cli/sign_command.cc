@@ -23,17 +23,11 @@ struct SignOptions {
 };
 
 int RunSign(const SignOptions& options) {
-  std::vector<host::ReleaseKey> keys;
-  for (const std::string& path : options.keys) {
-    std::optional<host::ReleaseKey> key = LoadReleaseKeyOrReport(path);
-    if (!key.has_value()) {
-      return kExitFailure;
-    }
-    if (!key->has_private_key()) {
-      return ReportError(path + ": is a public key; signing needs the private key");
-    }
-    keys.push_back(std::move(*key));
+  std::optional<std::vector<host::ReleaseKey>> loaded = LoadSigningKeysOrReport(options.keys);
+  if (!loaded.has_value()) {
+    return kExitFailure;
   }
+  std::vector<host::ReleaseKey> keys = std::move(*loaded);
   std::vector<const host::ReleaseKey*> key_pointers;
   for (const host::ReleaseKey& key : keys) {
     key_pointers.push_back(&key);

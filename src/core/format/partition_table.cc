@@ -636,7 +636,7 @@ const Partition* FindTestApp(const PartitionTable& table) {
 }
 
 const Partition* FindOtaSlot(const PartitionTable& table, uint32_t k) {
-  if (k >= kMaxOtaSlots) {
+  if (k >= kMaxOtaAppSubtypes) {
     return nullptr;
   }
   return FindPartition(table, kPartitionTypeApp, static_cast<uint8_t>(kAppSubtypeOtaMin + k));

@@ -81,7 +81,7 @@ inline constexpr uint8_t kPartitionTypePartitionTable = 0x03;
 inline constexpr uint8_t kAppSubtypeFactory = 0x00;
 inline constexpr uint8_t kAppSubtypeOtaMin = 0x10;  // ota_0; ota_k = 0x10 + k
 inline constexpr uint8_t kAppSubtypeOtaMax = 0x1F;  // ota_15
-inline constexpr uint32_t kMaxOtaSlots = 16;
+inline constexpr uint32_t kMaxOtaAppSubtypes = 16;  // ota_0..ota_15 (slot_layout.h: kMaxOtaSlots)
 inline constexpr uint8_t kAppSubtypeTest = 0x20;
 inline constexpr uint8_t kAppSubtypeTee0 = 0x30;
 inline constexpr uint8_t kAppSubtypeTee1 = 0x31;

@@ -166,6 +166,10 @@ struct Worker {
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   asio::steady_timer sweep{io};
+  // Set on the loop's thread when Stop ends the sweeps. cancel() alone is not enough: a sweep
+  // whose completion is already queued would run and re-arm the timer, and run() would never
+  // return (seen as a hang in Stop under load).
+  bool sweep_stopped = false;
   std::thread thread;
   std::unordered_set<Connection*> connections;
   std::vector<char> scratch = std::vector<char>(kScratchBytes);
@@ -1053,6 +1057,7 @@ class HttpsServer::Impl {
       Worker* raw = worker.get();
       asio::post(raw->io, [raw] {
         ForEachConnection(*raw, &Connection::Close);
+        raw->sweep_stopped = true;
         raw->sweep.cancel();
       });
     }
@@ -1083,7 +1088,7 @@ class HttpsServer::Impl {
         shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     worker.sweep.expires_after(interval);
     worker.sweep.async_wait([this, &worker](const error_code& ec) {
-      if (ec) {
+      if (ec || worker.sweep_stopped) {
         return;
       }
       Clock::time_point now = Clock::now();
