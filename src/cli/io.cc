@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "core/hex.h"
 
 namespace aloft::cli {
 
@@ -87,26 +88,7 @@ bool WriteFileOrReport(const std::string& path, ConstByteSpan bytes, int mode) {
   return true;
 }
 
-bool ParseHex(std::string_view hex, ByteSpan out) {
-  if (hex.size() != 2 * out.size()) {
-    return false;
-  }
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int high = nibble(hex[2 * i]);
-    const int low = nibble(hex[2 * i + 1]);
-    if (high < 0 || low < 0) {
-      return false;
-    }
-    out[i] = static_cast<std::byte>(high * 16 + low);
-  }
-  return true;
-}
+bool ParseHex(std::string_view hex, ByteSpan out) { return core::HexDecode(hex, out).ok(); }
 
 std::optional<std::array<std::byte, 32>> ParseKeyDigest(std::string_view hex) {
   std::array<std::byte, 32> digest{};
@@ -117,13 +99,8 @@ std::optional<std::array<std::byte, 32>> ParseKeyDigest(std::string_view hex) {
 }
 
 std::string HexString(ConstByteSpan bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(bytes.size() * 2);
-  for (std::byte b : bytes) {
-    text.push_back(kDigits[static_cast<uint8_t>(b) >> 4]);
-    text.push_back(kDigits[static_cast<uint8_t>(b) & 0xF]);
-  }
+  std::string text(bytes.size() * 2, '0');
+  core::HexEncode(bytes, text);
   return text;
 }
 

@@ -121,6 +121,15 @@ void PrintStatus(const boost::json::object& rollout) {
   std::printf("  percent history: %s\n", history.c_str());
 }
 
+// A rollout as the server answered it: its JSON with --json, else the summary above.
+void PrintRollout(const boost::json::value& rollout, bool json) {
+  if (json) {
+    PrintJson(rollout);
+  } else {
+    PrintStatus(rollout.as_object());
+  }
+}
+
 struct StartOptions {
   ServerOptions server;
   Target target;
@@ -179,11 +188,7 @@ int RunStart(const StartOptions& options) {
   if (!rollout.has_value()) {
     return kExitFailure;
   }
-  if (options.json) {
-    PrintJson(*rollout);
-  } else {
-    PrintStatus(rollout->as_object());
-  }
+  PrintRollout(*rollout, options.json);
   return kExitOk;
 }
 
@@ -219,11 +224,7 @@ int RunChange(const ChangeOptions& options) {
   if (!rollout.has_value()) {
     return kExitFailure;
   }
-  if (options.json) {
-    PrintJson(*rollout);
-  } else {
-    PrintStatus(rollout->as_object());
-  }
+  PrintRollout(*rollout, options.json);
   return kExitOk;
 }
 
@@ -248,11 +249,7 @@ int RunStatus(const StatusOptions& options) {
   if (!rollout.has_value()) {
     return kExitFailure;
   }
-  if (options.json) {
-    PrintJson(*rollout);
-  } else {
-    PrintStatus(rollout->as_object());
-  }
+  PrintRollout(*rollout, options.json);
   return kExitOk;
 }
 

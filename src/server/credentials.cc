@@ -6,7 +6,9 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <span>
 
+#include "core/hex.h"
 #include "server/http/http_types.h"
 
 namespace aloft::server {
@@ -17,19 +19,6 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -81,14 +70,11 @@ std::array<std::byte, 32> Sha256Digest(ConstByteSpan bytes) {
 
 std::string Sha256Hex(ConstByteSpan bytes) { return HexEncode(Sha256Digest(bytes)); }
 
+// Both on core/hex.h: one encoder and one decoder in the project, the server's only own the
+// std::string.
 std::string HexEncode(ConstByteSpan bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto value = static_cast<uint8_t>(bytes[i]);
-    hex[2 * i] = kDigits[value >> 4];
-    hex[2 * i + 1] = kDigits[value & 0x0F];
-  }
+  core::HexEncode(bytes, hex);
   return hex;
 }
 
@@ -97,13 +83,8 @@ std::optional<std::string> HexDecode(std::string_view hex) {
     return std::nullopt;
   }
   std::string bytes(hex.size() / 2, '\0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const int high = HexValue(hex[2 * i]);
-    const int low = HexValue(hex[2 * i + 1]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
-    bytes[i] = static_cast<char>((high << 4) | low);
+  if (!core::HexDecode(hex, std::as_writable_bytes(std::span(bytes))).ok()) {
+    return std::nullopt;
   }
   return bytes;
 }

@@ -28,6 +28,24 @@ ApiResult<Rollout> RolloutFromPath(ApiContext& context, const HttpRequest& reque
   return std::move(rollout).value();
 }
 
+// The admin caller and the rollout the path names: how every handler of one rollout starts.
+struct AdminOnRollout {
+  Caller caller;
+  Rollout rollout;
+};
+
+ApiResult<AdminOnRollout> AdminAndRollout(ApiContext& context, const HttpRequest& request) {
+  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
+  if (!caller.ok()) {
+    return caller.error();
+  }
+  ApiResult<Rollout> rollout = RolloutFromPath(context, request);
+  if (!rollout.ok()) {
+    return rollout.error();
+  }
+  return AdminOnRollout{std::move(*caller), std::move(*rollout)};
+}
+
 // The full view: the rollout, its release, its device counts, the halt rule's numbers and the
 // percentage history.
 ApiResult<boost::json::object> RolloutDetail(ApiContext& context, const Rollout& rollout) {
@@ -218,15 +236,11 @@ HttpResponse HandleListRollouts(ApiContext& context, const HttpRequest& request)
 }
 
 HttpResponse HandleGetRollout(ApiContext& context, const HttpRequest& request) {
-  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
-  if (!caller.ok()) {
-    return caller.error().ToResponse();
+  ApiResult<AdminOnRollout> target = AdminAndRollout(context, request);
+  if (!target.ok()) {
+    return target.error().ToResponse();
   }
-  ApiResult<Rollout> rollout = RolloutFromPath(context, request);
-  if (!rollout.ok()) {
-    return rollout.error().ToResponse();
-  }
-  ApiResult<boost::json::object> detail = RolloutDetail(context, *rollout);
+  ApiResult<boost::json::object> detail = RolloutDetail(context, target->rollout);
   if (!detail.ok()) {
     return detail.error().ToResponse();
   }
@@ -234,58 +248,54 @@ HttpResponse HandleGetRollout(ApiContext& context, const HttpRequest& request) {
 }
 
 HttpResponse HandlePauseRollout(ApiContext& context, const HttpRequest& request) {
-  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
-  if (!caller.ok()) {
-    return caller.error().ToResponse();
+  ApiResult<AdminOnRollout> target = AdminAndRollout(context, request);
+  if (!target.ok()) {
+    return target.error().ToResponse();
   }
-  ApiResult<Rollout> rollout = RolloutFromPath(context, request);
-  if (!rollout.ok()) {
-    return rollout.error().ToResponse();
-  }
+  const Caller& caller = target->caller;
+  const Rollout& rollout = target->rollout;
   ApiResult<std::string> reason = OptionalReason(request, "pause");
   if (!reason.ok()) {
     return reason.error().ToResponse();
   }
   const Status status = context.store.SetRolloutState(
-      rollout->id, RolloutState::kPaused, reason->empty() ? "paused by " + caller->name : *reason,
+      rollout.id, RolloutState::kPaused, reason->empty() ? "paused by " + caller.name : *reason,
       context.NowMs(), RolloutState::kActive);
   if (status.code() == Status::Code::kFailedPrecondition) {
     return JsonError(409, "rollout_not_active",
-                     "rollout " + std::to_string(rollout->id) + " is " +
-                         std::string(RolloutStateName(rollout->state)) + ", not active");
+                     "rollout " + std::to_string(rollout.id) + " is " +
+                         std::string(RolloutStateName(rollout.state)) + ", not active");
   }
   if (!status.ok()) {
     return StoreError(status, "pause rollout").ToResponse();
   }
   context.rollouts.Invalidate();
-  Log(LogLevel::kInfo, "rollout_paused", {{"rollout", rollout->id}, {"admin", caller->name}});
-  return DetailResponse(context, 200, rollout->id);
+  Log(LogLevel::kInfo, "rollout_paused", {{"rollout", rollout.id}, {"admin", caller.name}});
+  return DetailResponse(context, 200, rollout.id);
 }
 
 HttpResponse HandleResumeRollout(ApiContext& context, const HttpRequest& request) {
-  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
-  if (!caller.ok()) {
-    return caller.error().ToResponse();
+  ApiResult<AdminOnRollout> target = AdminAndRollout(context, request);
+  if (!target.ok()) {
+    return target.error().ToResponse();
   }
-  ApiResult<Rollout> rollout = RolloutFromPath(context, request);
-  if (!rollout.ok()) {
-    return rollout.error().ToResponse();
-  }
+  const Caller& caller = target->caller;
+  const Rollout& rollout = target->rollout;
   ApiResult<std::string> reason = OptionalReason(request, "resume");
   if (!reason.ok()) {
     return reason.error().ToResponse();
   }
   // A paused rollout resumes; so does a halted one, after someone has looked (its failures
   // still count, so it halts again at the next terminal event unless the rate has fallen).
-  if (rollout->state != RolloutState::kPaused && rollout->state != RolloutState::kHalted) {
+  if (rollout.state != RolloutState::kPaused && rollout.state != RolloutState::kHalted) {
     return JsonError(409, "rollout_not_paused",
-                     "rollout " + std::to_string(rollout->id) + " is " +
-                         std::string(RolloutStateName(rollout->state)) +
+                     "rollout " + std::to_string(rollout.id) + " is " +
+                         std::string(RolloutStateName(rollout.state)) +
                          "; only paused or halted rollouts resume");
   }
   const Status status = context.store.SetRolloutState(
-      rollout->id, RolloutState::kActive, reason->empty() ? "resumed by " + caller->name : *reason,
-      context.NowMs(), rollout->state);
+      rollout.id, RolloutState::kActive, reason->empty() ? "resumed by " + caller.name : *reason,
+      context.NowMs(), rollout.state);
   if (status.code() == Status::Code::kFailedPrecondition) {
     return JsonError(409, "rollout_changed", "the rollout's state changed meanwhile; try again");
   }
@@ -293,19 +303,17 @@ HttpResponse HandleResumeRollout(ApiContext& context, const HttpRequest& request
     return StoreError(status, "resume rollout").ToResponse();
   }
   context.rollouts.Invalidate();
-  Log(LogLevel::kInfo, "rollout_resumed", {{"rollout", rollout->id}, {"admin", caller->name}});
-  return DetailResponse(context, 200, rollout->id);
+  Log(LogLevel::kInfo, "rollout_resumed", {{"rollout", rollout.id}, {"admin", caller.name}});
+  return DetailResponse(context, 200, rollout.id);
 }
 
 HttpResponse HandleSetRolloutPercent(ApiContext& context, const HttpRequest& request) {
-  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
-  if (!caller.ok()) {
-    return caller.error().ToResponse();
+  ApiResult<AdminOnRollout> target = AdminAndRollout(context, request);
+  if (!target.ok()) {
+    return target.error().ToResponse();
   }
-  ApiResult<Rollout> rollout = RolloutFromPath(context, request);
-  if (!rollout.ok()) {
-    return rollout.error().ToResponse();
-  }
+  const Caller& caller = target->caller;
+  const Rollout& rollout = target->rollout;
   ApiResult<boost::json::object> object = ParseJsonObject(request.body, "percent");
   if (!object.ok()) {
     return object.error().ToResponse();
@@ -319,19 +327,17 @@ HttpResponse HandleSetRolloutPercent(ApiContext& context, const HttpRequest& req
   if (std::optional<ApiError> error = fields.Finish()) {
     return error->ToResponse();
   }
-  if (rollout->state == RolloutState::kCompleted) {
+  if (rollout.state == RolloutState::kCompleted) {
     return JsonError(409, "rollout_completed", "a completed rollout's percentage is final");
   }
-  const Status status = context.store.SetRolloutPercent(rollout->id, *percent_bp, context.NowMs());
+  const Status status = context.store.SetRolloutPercent(rollout.id, *percent_bp, context.NowMs());
   if (!status.ok()) {
     return StoreError(status, "set rollout percent").ToResponse();
   }
   context.rollouts.Invalidate();
   Log(LogLevel::kInfo, "rollout_percent",
-      {{"rollout", rollout->id},
-       {"percent", BasisPointsText(*percent_bp)},
-       {"admin", caller->name}});
-  return DetailResponse(context, 200, rollout->id);
+      {{"rollout", rollout.id}, {"percent", BasisPointsText(*percent_bp)}, {"admin", caller.name}});
+  return DetailResponse(context, 200, rollout.id);
 }
 
 }  // namespace aloft::server
