@@ -3,12 +3,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <span>
 
+#include "core/check.h"
 #include "core/hex.h"
+#include "ports/host/reused_digest.h"
 #include "server/http/http_types.h"
 
 namespace aloft::server {
@@ -63,8 +64,8 @@ std::string TokenHash(std::string_view token) { return Sha256Hex(AsBytes(token))
 
 std::array<std::byte, 32> Sha256Digest(ConstByteSpan bytes) {
   std::array<std::byte, 32> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
+  // Fails only when OpenSSL is out of memory; then nothing of the server works anyway.
+  ALOFT_CHECK(host::ReusedSha256(bytes, digest).ok());
   return digest;
 }
 

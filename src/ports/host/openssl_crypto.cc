@@ -1,15 +1,19 @@
 #include "ports/host/openssl_crypto.h"
 
-#include <cstring>
-#include <memory>
-#include <vector>
-
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/try.h"
+#include "ports/host/reused_digest.h"
 
 namespace aloft::host {
 namespace {
@@ -66,8 +70,8 @@ Pkey KeyFromParams(const char* type, OSSL_PARAM* params) {
 
 // Runs EVP_PKEY_verify over a prehashed digest; `configure` sets padding for RSA.
 template <typename Configure>
-Status VerifyDigest(EVP_PKEY* key, ConstByteSpan digest, const unsigned char* sig,
-                    size_t sig_size, Configure configure) {
+Status VerifyDigest(EVP_PKEY* key, ConstByteSpan digest, const unsigned char* sig, size_t sig_size,
+                    Configure configure) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) <= 0 || !configure(ctx.get())) {
     return Internal("crypto: cannot set up signature verification");
@@ -199,26 +203,21 @@ Status OpensslCrypto::VerifyRsaPss(ConstByteSpan modulus, uint32_t public_expone
   if (!key) {
     return InvalidArgument("crypto: rsa public key is malformed");
   }
-  return VerifyDigest(key.get(), digest, Bytes(signature), signature.size(),
-                      [](EVP_PKEY_CTX* ctx) {
-                        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-                               EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
-                               EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) > 0 &&
-                               EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, 32) > 0;
-                      });
+  return VerifyDigest(key.get(), digest, Bytes(signature), signature.size(), [](EVP_PKEY_CTX* ctx) {
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, 32) > 0;
+  });
 }
 
 Status OpensslCrypto::HmacSha256(ConstByteSpan key, ConstByteSpan message, ByteSpan mac) {
   if (key.empty() || mac.size() < 32) {
     return InvalidArgument("crypto: hmac key is empty or mac buffer too small");
   }
-  size_t mac_size = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                Bytes(message), message.size(), reinterpret_cast<unsigned char*>(mac.data()),
-                mac.size(), &mac_size) == nullptr ||
-      mac_size != 32) {
-    return Internal("crypto: hmac-sha256 failed");
-  }
+  std::array<std::byte, 32> out{};
+  ALOFT_TRY(ReusedHmacSha256(key, message, out));
+  std::memcpy(mac.data(), out.data(), out.size());
   return OkStatus();
 }
 
