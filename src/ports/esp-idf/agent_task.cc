@@ -7,18 +7,25 @@
 // ESP-IDF calls: xTaskCreate, vTaskDelay, xTaskGetCurrentTaskHandle (the task);
 // esp_timer_create / _start_once / _stop and esp_restart (the self-test deadline: a self-test
 // that hangs resets the chip, so the bootloader rolls back as after any crash on trial).
+// With CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK: esp_ota_get_state_partition, esp_ota_get_partition_
+// description and esp_efuse_update_secure_version — once the running image is VALID in otadata
+// (the core confirmed it by writing otadata itself, not through esp_ota_mark_app_valid_cancel_
+// rollback), its secure_version is burnt into eFuse, as that ESP-IDF call would have done.
+//
+// The agent and its ports live in static storage (about 40 KiB of .bss, visible to
+// `idf.py size`), built in place by aloft_agent_start: nothing is allocated for them at run time.
 // Status → esp_err_t for aloft_agent_start: kInvalidArgument → ESP_ERR_INVALID_ARG, kNotFound →
 // ESP_ERR_NOT_FOUND, kResourceExhausted → ESP_ERR_NO_MEM, anything else → ESP_FAIL.
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <new>
 #include <optional>
 
 #include "agent/agent.h"
 #include "aloft_agent.h"
 #include "esp_log.h"
+#include "esp_ota_ops.h"
 #include "esp_system.h"
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"
@@ -30,6 +37,9 @@
 #include "ports/esp-idf/partition_flash.h"
 #include "ports/esp-idf/psa_crypto.h"
 #include "sdkconfig.h"
+#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+#include "esp_efuse.h"
+#endif
 
 namespace aloft::espidf {
 namespace {
@@ -45,6 +55,14 @@ constexpr uint32_t kStepsPerSlice = 64;
 // The firmware's self-test hook, with a deadline enforced by a reset.
 class HookSelfTest final : public agent::SelfTest {
  public:
+  HookSelfTest() = default;
+  ~HookSelfTest() override {
+    if (deadline_ != nullptr) {
+      esp_timer_stop(deadline_);  // ESP_ERR_INVALID_STATE when not running: nothing to stop
+      esp_timer_delete(deadline_);
+    }
+  }
+
   Status Init(aloft_agent_handle_t agent, aloft_self_test_fn hook, void* arg, uint32_t timeout_ms) {
     agent_ = agent;
     hook_ = hook;
@@ -153,6 +171,34 @@ struct aloft_agent {
 namespace aloft::espidf {
 namespace {
 
+// Built in place by aloft_agent_start; lives until the next reset.
+std::optional<aloft_agent> g_agent;
+
+#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+// What esp_ota_mark_app_valid_cancel_rollback does after it marks the image VALID: raise the
+// eFuse secure version to the running image's (never lowers it; idempotent). Returns true when
+// done, false while the image is not VALID yet or the burn failed (tried again next time).
+bool UpdateSecureVersionOnceValid() {
+  const esp_partition_t* running = esp_ota_get_running_partition();
+  esp_ota_img_states_t state = ESP_OTA_IMG_UNDEFINED;
+  if (running == nullptr || esp_ota_get_state_partition(running, &state) != ESP_OK ||
+      state != ESP_OTA_IMG_VALID) {
+    return false;
+  }
+  esp_app_desc_t app{};
+  if (esp_ota_get_partition_description(running, &app) != ESP_OK) {
+    return false;
+  }
+  const esp_err_t err = esp_efuse_update_secure_version(app.secure_version);
+  if (err != ESP_OK) {
+    ESP_LOGE(kTag, "cannot raise the eFuse secure version to %lu: %s",
+             static_cast<unsigned long>(app.secure_version), esp_err_to_name(err));
+    return false;
+  }
+  return true;
+}
+#endif
+
 void SleepUntil(port::System& system, uint64_t wake_at_ms) {
   for (uint64_t now = system.MonotonicMs(); now < wake_at_ms; now = system.MonotonicMs()) {
     const uint64_t ms = std::min(wake_at_ms - now, kMaxSleepMs);
@@ -163,11 +209,19 @@ void SleepUntil(port::System& system, uint64_t wake_at_ms) {
 void AgentTask(void* arg) {
   aloft_agent& a = *static_cast<aloft_agent*>(arg);
   const agent::AgentPorts ports{a.flash, a.crypto, a.transport, a.store, a.system, a.self_test};
+#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+  bool secure_version_updated = false;
+#endif
   for (;;) {
     if (!a.agent) {
       a.agent.emplace(a.settings.agent, ports, a.settings.layout, a.settings.device);
     }
     const agent::StepResult result = a.agent->RunUntilBlocked(kStepsPerSlice);
+#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+    if (!secure_version_updated && result != agent::StepResult::kProgress) {
+      secure_version_updated = UpdateSecureVersionOnceValid();
+    }
+#endif
     switch (result) {
       case agent::StepResult::kProgress:
         taskYIELD();
@@ -229,6 +283,7 @@ Status Start(aloft_agent& a, const aloft_agent_config_t& config) {
 }  // namespace aloft::espidf
 
 extern "C" esp_err_t aloft_agent_start(const aloft_agent_config_t* config) {
+  using aloft::espidf::g_agent;
   using aloft::espidf::g_started;
   if (config == nullptr || config->server_ca_pem == nullptr) {
     return ESP_ERR_INVALID_ARG;
@@ -236,21 +291,18 @@ extern "C" esp_err_t aloft_agent_start(const aloft_agent_config_t* config) {
   if (g_started.exchange(true)) {
     return ESP_ERR_INVALID_STATE;
   }
-  // About 40 KiB that lives until the next reset: the agent keeps every buffer it needs inside
-  // itself, so nothing is allocated while it runs (esp_http_client and Mbed TLS excepted).
-  aloft_agent* a = new (std::nothrow) aloft_agent;
-  if (a == nullptr) {
-    g_started = false;
-    return ESP_ERR_NO_MEM;
-  }
-  if (const aloft::Status status = aloft::espidf::Start(*a, *config); !status.ok()) {
-    delete a;
+  // The agent keeps every buffer it needs inside itself, so nothing is allocated while it runs
+  // (esp_http_client and Mbed TLS excepted). A failed start leaves nothing behind: the caller
+  // may try again (e.g. after provisioning the credentials).
+  aloft_agent& a = g_agent.emplace();
+  if (const aloft::Status status = aloft::espidf::Start(a, *config); !status.ok()) {
+    g_agent.reset();
     g_started = false;
     return aloft::espidf::ToEspErr(status);
   }
-  if (xTaskCreate(aloft::espidf::AgentTask, "aloft", CONFIG_ALOFT_TASK_STACK_SIZE, a,
-                  CONFIG_ALOFT_TASK_PRIORITY, &a->task) != pdPASS) {
-    delete a;
+  if (xTaskCreate(aloft::espidf::AgentTask, "aloft", CONFIG_ALOFT_TASK_STACK_SIZE, &a,
+                  CONFIG_ALOFT_TASK_PRIORITY, &a.task) != pdPASS) {
+    g_agent.reset();
     g_started = false;
     return ESP_ERR_NO_MEM;
   }

@@ -52,7 +52,8 @@ typedef struct {
 //   ESP_ERR_INVALID_ARG    no config or no CA; a malformed setting (key digest, device id, tags)
 //   ESP_ERR_INVALID_STATE  already started
 //   ESP_ERR_NOT_FOUND      credentials missing from NVS (menuconfig: credentials from NVS)
-//   ESP_ERR_NO_MEM         the agent's memory (about 40 KiB) or its task could not be allocated
+//   ESP_ERR_NO_MEM         the agent's task (its stack) or its self-test timer could not be
+//                          created (the agent itself is in static storage, about 40 KiB)
 //   ESP_FAIL               anything else (partition table the agent cannot update from, NVS)
 esp_err_t aloft_agent_start(const aloft_agent_config_t* config);
 
