@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a job needs, if any are missing; silent when none are.
 #   scripts/deps.sh build        compilers and libraries for the host build (the demo)
-#   scripts/deps.sh build test   plus what the test command needs (cross compiler, fuzzing)
+#   scripts/deps.sh build test   plus what the test command needs (cross compiler, fuzzing,
+#                                Mbed TLS for the ESP-IDF crypto port's host test)
 #   scripts/deps.sh bench        the references bench/http_vs_nginx.sh measures against
 #   scripts/deps.sh server-test  a PostgreSQL server for the store's tests (with-postgres.sh)
 # Package choices and why: ../shared/STACK.md (Boost 1.81, not Debian's default 1.74).
@@ -12,7 +13,7 @@ declare -A PACKAGES=(
            libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libjsmn-dev
            libspdlog-dev libfmt-dev"
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-          gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc"
+          gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc libmbedtls-dev"
   [server-test]="postgresql"
   [bench]="wrk nginx-light"
 )
