@@ -46,6 +46,46 @@ const PAGES = [
   {name: 'device', hash: '#/devices/esp32-005', ready: '#device-timeline ol'},
 ];
 
+// In the page: every visible element with its own text, whose text contrast against its
+// effective background is below WCAG AA's 4.5:1. Returns descriptions of the failures.
+function lowContrastText() {
+  const parse = (color) => {
+    const m = /rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/.exec(color);
+    return m ? {rgb: [Number(m[1]), Number(m[2]), Number(m[3])], alpha: m[4] === undefined ? 1 : Number(m[4])} : null;
+  };
+  const luminance = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = parse(getComputedStyle(e).backgroundColor);
+      if (color && color.alpha > 0.5) {
+        return color.rgb;
+      }
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const element of document.querySelectorAll('body *')) {
+    if (element.closest('svg') || !element.checkVisibility?.() ||
+        ![...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) {
+      continue;
+    }
+    const style = getComputedStyle(element);
+    const rect = element.getBoundingClientRect();
+    if (rect.bottom < 0 || rect.right < 0) {
+      continue;  // moved off screen until focused (the skip link)
+    }
+    const [l1, l2] = [luminance(parse(style.color).rgb), luminance(background(element))].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    if (ratio < 4.5) {
+      failures.push(`${element.tagName}.${element.className} "${element.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+  }
+  return failures;
+}
+
 // The SHA-256 of the server certificate's public key, base64: Chromium trusts exactly that key
 // (--ignore-certificate-errors-spki-list), as a device pins the CA.
 function spkiHash(chainPem) {
@@ -253,9 +293,10 @@ describe('fleet dashboard', () => {
   });
 
   test('keyboard only: focus order reaches the navigation and the controls, visibly', async () => {
+    // A fresh load, so sequential focus navigation starts at the top of the document.
     await page.goto(`${server.url}/#/`);
+    await page.reload();
     await page.waitForSelector('#overview-rollouts table');
-    await page.evaluate(() => document.activeElement?.blur());
     const focused = () => page.evaluate(() => {
       const element = document.activeElement;
       const style = getComputedStyle(element);
@@ -265,14 +306,16 @@ describe('fleet dashboard', () => {
     });
     // Tab until the element matches; fails if it takes more than `limit` presses.
     async function tabTo(matches, limit = 40) {
+      const path = [];
       for (let i = 0; i < limit; ++i) {
         await page.keyboard.press('Tab');
         const now = await focused();
         if (matches(now)) {
           return now;
         }
+        path.push(now.id || now.href || now.tag);
       }
-      assert.fail(`Tab never reached the element (last: ${JSON.stringify(await focused())})`);
+      assert.fail(`Tab never reached the element; it went ${path.join(' → ')}`);
     }
     const skip = await tabTo((f) => f.text === 'Skip to content', 2);
     assert.equal(skip.tag, 'A');
@@ -320,6 +363,7 @@ describe('fleet dashboard', () => {
         const looseTables = await page.$$eval('table', (tables) =>
           tables.filter((t) => !t.parentElement.classList.contains('table-wrap')).length);
         assert.equal(looseTables, 0);
+        assert.deepEqual(await page.evaluate(lowContrastText), [], `${spec.name}: text below 4.5:1`);
         await shot(`${spec.name}-${width}`);
       }
     }

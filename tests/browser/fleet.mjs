@@ -13,7 +13,9 @@ import {promisify} from 'node:util';
 const run = promisify(execFile);
 
 // One HTTPS request to aloftd, trusting only its CA. Resolves to {status, headers, body, json}.
+// The path is sent exactly as written ("/a/%2e%2e/b" stays so), not normalized as a URL would be.
 export function request(url, {method = 'GET', token, body, ca, headers = {}} = {}) {
+  const [, host, port, target] = /^https:\/\/([^/:]+):(\d+)(\/.*)$/.exec(url);
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined :
         (typeof body === 'string' ? body : JSON.stringify(body));
@@ -25,7 +27,8 @@ export function request(url, {method = 'GET', token, body, ca, headers = {}} = {
       allHeaders['Content-Type'] = 'application/json';
       allHeaders['Content-Length'] = Buffer.byteLength(payload);
     }
-    const req = https.request(url, {method, ca, headers: allHeaders, agent: false}, (res) => {
+    const req = https.request({host, port, path: target, method, ca, headers: allHeaders,
+                               agent: false}, (res) => {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => {

@@ -35,7 +35,8 @@ export function createRolloutPage(ctx, [id]) {
                                    step: '0.01', inputmode: 'decimal', required: true,
                                    'aria-describedby': 'percent-hint'});
   const percentButton = h('button', {type: 'submit', id: 'set-percent'}, 'Set percentage');
-  const percentForm = h('form', {class: 'form-row', id: 'percent-form'},
+  // novalidate: the page checks the value itself and says what is wrong in words.
+  const percentForm = h('form', {class: 'form-row', id: 'percent-form', novalidate: true},
       h('div', {class: 'field'}, h('label', {for: 'new-percent'}, 'Percentage of devices'),
         percentInput,
         h('p', {id: 'percent-hint', class: 'hint'},
