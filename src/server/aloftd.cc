@@ -74,7 +74,8 @@ Result<std::unique_ptr<Aloftd>> Aloftd::Start(AloftdOptions options) {
     }
     Log(LogLevel::kInfo, "dashboard",
         {{"web_root", options.web->root().string()},
-         {"files", static_cast<uint64_t>(options.web->files().size())}});
+         {"files", static_cast<uint64_t>(options.web->files().size())},
+         {"skipped", static_cast<uint64_t>(options.web->skipped())}});
   } else {
     ALOFT_TRY(AddNoDashboardRoutes(router));
     Log(LogLevel::kInfo, "dashboard", {{"web_root", "none"}});

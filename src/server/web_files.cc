@@ -47,10 +47,6 @@ bool IsInside(const fs::path& root, const fs::path& inner) {
   return root_end == root.end();
 }
 
-void Skip(const fs::path& path, const char* reason) {
-  Log(LogLevel::kInfo, "web_file_skipped", {{"path", path.string()}, {"reason", reason}});
-}
-
 class Scanner {
  public:
   explicit Scanner(fs::path root) : root_(std::move(root)) {}
@@ -67,6 +63,10 @@ class Scanner {
       if (error) {
         Skip(directory, "directory cannot be read");
         return OkStatus();
+      }
+      // Every entry counts, served or not: pointing --web at a big tree fails fast.
+      if (++entries_ > kMaxWebFiles) {
+        return ResourceExhausted("web: too many files", static_cast<uint32_t>(kMaxWebFiles));
       }
       const fs::path entry = it->path();
       const std::string name = entry.filename().string();
@@ -110,19 +110,25 @@ class Scanner {
         Skip(entry, "unknown file type");
         continue;
       }
-      if (files_.size() >= kMaxWebFiles) {
-        return ResourceExhausted("web: too many files", static_cast<uint32_t>(kMaxWebFiles));
-      }
       files_.push_back(WebFile{prefix + name, resolved, std::string(*type)});
     }
     return OkStatus();
   }
 
   std::vector<WebFile> TakeFiles() { return std::move(files_); }
+  size_t skipped() const { return skipped_; }
 
  private:
+  // At debug level: a dashboard directory normally holds a README or two.
+  void Skip(const fs::path& path, const char* reason) {
+    ++skipped_;
+    Log(LogLevel::kDebug, "web_file_skipped", {{"path", path.string()}, {"reason", reason}});
+  }
+
   fs::path root_;
   std::vector<WebFile> files_;
+  size_t entries_ = 0;
+  size_t skipped_ = 0;
 };
 
 void AddSecurityHeaders(HttpResponse& response) {
@@ -201,6 +207,7 @@ Result<WebFiles> WebFiles::Scan(const fs::path& root) {
   WebFiles files;
   files.root_ = resolved;
   files.files_ = scanner.TakeFiles();
+  files.skipped_ = scanner.skipped();
   std::sort(files.files_.begin(), files.files_.end(),
             [](const WebFile& a, const WebFile& b) { return a.route < b.route; });
   const bool has_index =

@@ -8,9 +8,9 @@
 // What the scan accepts: regular files (or symlinks whose target, fully resolved, is a regular
 // file inside the resolved root) whose every path segment is made of A-Z a-z 0-9 . _ - and
 // does not start with '.', and whose extension has a known content type (WebContentType).
-// Everything else is skipped (and logged at info): hidden files, editor backups, files of
-// unknown type, special files, symlinks out of the root. At most kMaxWebFiles files, kMaxWebDepth
-// directories deep.
+// Everything else is skipped (counted, and logged at debug): hidden files, editor backups, files
+// of unknown type, special files, symlinks out of the root, directories that link back up. At
+// most kMaxWebFiles directory entries in all (served or not), kMaxWebDepth directories deep.
 //
 // Each answer streams the file (FileResponse: ETag from size and modification time, 304 on
 // If-None-Match, Range) with Cache-Control: no-cache (browsers revalidate, so a new dashboard
@@ -77,13 +77,15 @@ struct WebFile {
 class WebFiles {
  public:
   // Scans `root`. kNotFound "web: root is not a directory"; kResourceExhausted "web: too many
-  // files" past kMaxWebFiles; kNotFound "web: no index.html" when the root has no servable
+  // files" past kMaxWebFiles entries; kNotFound "web: no index.html" when the root has no servable
   // index.html (a directory without the dashboard is a mistake worth stopping for).
   static Result<WebFiles> Scan(const std::filesystem::path& root);
 
   const std::filesystem::path& root() const { return root_; }
   // Sorted by route.
   const std::vector<WebFile>& files() const { return files_; }
+  // How many entries the scan left out.
+  size_t skipped() const { return skipped_; }
 
   // Adds a GET route (HEAD follows GET) per file, and "/" for index.html. The handlers copy
   // what they need: the router may outlive this object.
@@ -92,6 +94,7 @@ class WebFiles {
  private:
   std::filesystem::path root_;
   std::vector<WebFile> files_;
+  size_t skipped_ = 0;
 };
 
 // The answer for GET or HEAD of `file`: 200/206/304 streamed from the file with the headers
