@@ -5,6 +5,8 @@
 #                                Mbed TLS for the ESP-IDF crypto port's host test)
 #   scripts/deps.sh bench        the references bench/http_vs_nginx.sh measures against
 #   scripts/deps.sh server-test  a PostgreSQL server for the store's tests (with-postgres.sh)
+#   scripts/deps.sh browser      Chromium for the dashboard's browser tests (tests/browser/run.sh)
+#   scripts/deps.sh node         Node.js and npm, for a machine that has none (run.sh asks for it)
 # Package choices and why: ../shared/STACK.md (Boost 1.81, not Debian's default 1.74).
 set -euo pipefail
 
@@ -15,6 +17,8 @@ declare -A PACKAGES=(
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
           gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc libmbedtls-dev"
   [server-test]="postgresql"
+  [browser]="chromium"
+  [node]="nodejs npm"
   [bench]="wrk nginx-light"
 )
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh build test server-test
+scripts/deps.sh build test server-test browser
 
 echo "== build: debug (ASan + UBSan)"
 cmake --preset debug >/dev/null

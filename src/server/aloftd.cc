@@ -64,6 +64,22 @@ Result<std::unique_ptr<Aloftd>> Aloftd::Start(AloftdOptions options) {
 
   Router router;
   ALOFT_TRY(AddApiRoutes(context, router));
+  if (options.web.has_value()) {
+    const Status added = options.web->AddRoutes(router);
+    if (!added.ok()) {
+      // A file whose route is an API path ("web/healthz" cannot be one: it has no extension).
+      Log(LogLevel::kError, "startup_failed",
+          {{"reason", added.reason()}, {"web_root", options.web->root().string()}});
+      return added;
+    }
+    Log(LogLevel::kInfo, "dashboard",
+        {{"web_root", options.web->root().string()},
+         {"files", static_cast<uint64_t>(options.web->files().size())},
+         {"skipped", static_cast<uint64_t>(options.web->skipped())}});
+  } else {
+    ALOFT_TRY(AddNoDashboardRoutes(router));
+    Log(LogLevel::kInfo, "dashboard", {{"web_root", "none"}});
+  }
   HttpsServerOptions https;
   https.listen_address = listen.address;
   https.port = listen.port;

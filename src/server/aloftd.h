@@ -1,7 +1,8 @@
 #pragma once
 // Aloftd: the whole update server assembled from its parts — the store (opened and migrated),
 // the data dir's secrets (master key, admin token made known to the database), the API
-// (api_routes.h) with its caches and check-in buffer, and the HTTPS server. main.cc runs one
+// (api_routes.h) with its caches and check-in buffer, the dashboard's files (web_files.h),
+// and the HTTPS server. main.cc runs one
 // under signals; the tests run them in-process on ephemeral ports.
 //
 // Stop is the graceful shutdown: stop accepting, let requests in flight finish (up to the
@@ -14,12 +15,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "core/result.h"
 #include "server/api_context.h"
 #include "server/http/https_server.h"
 #include "server/server_config.h"
 #include "server/store/store.h"
+#include "server/web_files.h"
 
 namespace aloft::server {
 
@@ -27,6 +30,9 @@ struct AloftdOptions {
   std::filesystem::path data_dir;
   ServerConfig config;
   std::function<int64_t()> now_ms;  // default: the system clock
+  // The dashboard served at "/" (web_files.h); without it "/" answers a JSON 404 that says how
+  // to turn it on.
+  std::optional<WebFiles> web;
 };
 
 class Aloftd {

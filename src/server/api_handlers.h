@@ -30,6 +30,8 @@ HttpResponse HandleSetRolloutPercent(ApiContext& context, const HttpRequest& req
 HttpResponse HandleRegisterDevice(ApiContext& context, const HttpRequest& request);
 HttpResponse HandleListDevices(ApiContext& context, const HttpRequest& request);
 HttpResponse HandleGetDevice(ApiContext& context, const HttpRequest& request);
+// GET /api/v1/fleet: the fleet at a glance (device count, devices by running version).
+HttpResponse HandleFleetSummary(ApiContext& context, const HttpRequest& request);
 HttpResponse HandleAddReleaseKey(ApiContext& context, const HttpRequest& request);
 HttpResponse HandleListReleaseKeys(ApiContext& context, const HttpRequest& request);
 HttpResponse HandleRevokeReleaseKey(ApiContext& context, const HttpRequest& request);

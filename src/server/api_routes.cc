@@ -37,6 +37,7 @@ Status AddApiRoutes(ApiContext& context, Router& router) {
       {"GET", "/api/v1/devices", HandleListDevices},
       {"POST", "/api/v1/devices", HandleRegisterDevice},
       {"GET", "/api/v1/devices/{id}", HandleGetDevice},
+      {"GET", "/api/v1/fleet", HandleFleetSummary},
       {"GET", "/api/v1/projects/{project}/keys", HandleListReleaseKeys},
       {"POST", "/api/v1/projects/{project}/keys", HandleAddReleaseKey},
       {"POST", "/api/v1/projects/{project}/keys/{digest}/revoke", HandleRevokeReleaseKey},

@@ -28,6 +28,7 @@ namespace aloft::server {
 //   POST /api/v1/rollouts/{id}/pause|resume|percent     admin
 //   GET  /api/v1/devices, POST /api/v1/devices          admin
 //   GET  /api/v1/devices/{id}                           admin
+//   GET  /api/v1/fleet                                  admin
 //   GET  /api/v1/projects/{project}/keys, POST ...      admin
 //   POST /api/v1/projects/{project}/keys/{digest}/revoke  admin
 Status AddApiRoutes(ApiContext& context, Router& router);

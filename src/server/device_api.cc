@@ -1,6 +1,7 @@
 // Devices (admin): register one (docs/protocol.md §1: a fresh token, shown once and stored
 // hashed, and the derived freshness secret), list them one page at a time (filters: id
-// prefix, version, tag, project), and show one with its recent events.
+// prefix, version, tag, project), show one with its recent events, and summarize the fleet
+// (how many devices run which version: one GROUP BY, not a walk through every page).
 
 #include <boost/json/array.hpp>
 
@@ -152,6 +153,28 @@ HttpResponse HandleGetDevice(ApiContext& context, const HttpRequest& request) {
   }
   json["events"] = std::move(list);
   return JsonResponse(200, json);
+}
+
+HttpResponse HandleFleetSummary(ApiContext& context, const HttpRequest& request) {
+  ApiResult<Caller> caller = context.auth.RequireAdmin(request);
+  if (!caller.ok()) {
+    return caller.error().ToResponse();
+  }
+  Result<std::vector<VersionCount>> counts = context.store.CountDevicesByVersion();
+  if (!counts.ok()) {
+    return StoreError(counts.status(), "count devices by version").ToResponse();
+  }
+  int64_t total = 0;
+  boost::json::array versions;
+  for (const VersionCount& count : *counts) {
+    total += count.devices;
+    versions.emplace_back(boost::json::object{{"project", count.project},
+                                              {"chip", count.chip},
+                                              {"version", count.version},
+                                              {"devices", count.devices}});
+  }
+  return JsonResponse(200,
+                      boost::json::object{{"devices", total}, {"versions", std::move(versions)}});
 }
 
 }  // namespace aloft::server

@@ -5,13 +5,14 @@
 // place its exceptions are caught. docs/server.md describes running it.
 //
 //   aloftd --data DIR [--listen 127.0.0.1:8443] [--db sqlite|postgresql://...]
-//          [--log-format text|json] [--log-level info] [--access-log]
+//          [--web DIR|none] [--log-format text|json] [--log-level info] [--access-log]
 
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -19,6 +20,7 @@
 #include "server/data_dir.h"
 #include "server/log.h"
 #include "server/server_config.h"
+#include "server/web_files.h"
 
 namespace {
 
@@ -30,8 +32,42 @@ struct Flags {
   std::string db;
   std::string log_format;
   std::string log_level;
+  std::string web;
   bool access_log = false;
 };
+
+// The dashboard to serve (web_files.h): --web, else aloftd.conf's "web", else the installed
+// PREFIX/share/aloft/web beside PREFIX/bin/aloftd, else none. An explicit directory that cannot
+// be served stops the start (exit 1) with a line naming it.
+bool LoadWebFiles(const Flags& flags, const aloft::server::ServerConfig& config,
+                  const std::filesystem::path& data_dir,
+                  std::optional<aloft::server::WebFiles>& web) {
+  namespace server = aloft::server;
+  std::error_code error;
+  std::optional<std::filesystem::path> root;
+  std::string origin;
+  if (!flags.web.empty()) {
+    root = server::ChooseWebRoot(flags.web, std::filesystem::current_path(error), {});
+    origin = "--web " + flags.web;
+  } else {
+    const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    root = server::ChooseWebRoot(
+        config.web, data_dir,
+        error ? std::filesystem::path() : server::InstalledWebRoot(executable));
+    origin = config.web.empty() ? "installed dashboard" : "aloftd.conf web " + config.web;
+  }
+  if (!root.has_value()) {
+    return true;
+  }
+  aloft::Result<server::WebFiles> scanned = server::WebFiles::Scan(*root);
+  if (!scanned.ok()) {
+    std::fprintf(stderr, "aloftd: %s: %s: %s\n", origin.c_str(), root->c_str(),
+                 scanned.status().reason());
+    return false;
+  }
+  web = std::move(scanned).value();
+  return true;
+}
 
 int Run(const Flags& flags) {
   namespace server = aloft::server;
@@ -92,6 +128,10 @@ int Run(const Flags& flags) {
   server::AloftdOptions options;
   options.data_dir = data_dir;
   options.config = config;
+  if (!LoadWebFiles(flags, config, data_dir, options.web)) {
+    server::ShutdownLog();
+    return 1;
+  }
   aloft::Result<std::unique_ptr<server::Aloftd>> started = server::Aloftd::Start(options);
   if (!started.ok()) {
     std::fprintf(stderr, "aloftd: cannot start: %s\n", started.status().reason());
@@ -121,6 +161,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", flags.listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8443)");
   app.add_option("--db", flags.db,
                  "Database: sqlite (DATA/aloft.db), sqlite:PATH, postgresql://... or a conninfo");
+  app.add_option("--web", flags.web,
+                 "Serve the dashboard from DIR (the web/ directory of aloft), or `none`; default: "
+                 "aloftd.conf's \"web\", else PREFIX/share/aloft/web if installed, else none");
   app.add_option("--log-format", flags.log_format, "Log lines: text (key=value) or json");
   app.add_option("--log-level", flags.log_level, "error, warn, info or debug");
   app.add_flag("--access-log", flags.access_log, "Log one line per request");

@@ -38,6 +38,7 @@ ApiResult<ServerConfig> ParseServerConfig(std::string_view json) {
   text("log_format", config.log_format, false);
   text("log_level", config.log_level, false);
   text("log_file", config.log_file, true);
+  text("web", config.web, true);
   if (const boost::json::value* value = fields.Value("access_log", false)) {
     if (!value->is_bool()) {
       fields.Fail("wrong_type", "field 'access_log' must be true or false");

@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string log_file;     // "" = stderr
   bool access_log = false;  // one "request" line per request
+  // The dashboard's directory (web_files.h ChooseWebRoot): "" = the installed one if any,
+  // "none" = no dashboard, else a directory (relative paths are inside the data dir).
+  std::string web;
   int64_t rollout_cache_ttl_ms = 2'000;
   int64_t credential_cache_ttl_ms = 30'000;
   int64_t checkin_flush_interval_ms = 1'000;

@@ -14,13 +14,14 @@ TEST(ParseServerConfig, EmptyObject_GivesDefaults) {
   EXPECT_EQ(config->db, "sqlite:aloft.db");
   EXPECT_EQ(config->checkin_flush_interval_ms, 1000);
   EXPECT_FALSE(config->access_log);
+  EXPECT_EQ(config->web, "");
 }
 
 TEST(ParseServerConfig, EveryKey_IsRead) {
   ApiResult<ServerConfig> config = ParseServerConfig(
       R"({"listen":"[::1]:9443","db":"postgresql://db/aloft","io_threads":4,
           "handler_threads":8,"log_format":"json","log_level":"debug","access_log":true,
-          "rollout_cache_ttl_ms":500,"max_artifact_bytes":1048576,"client_ca":""})");
+          "rollout_cache_ttl_ms":500,"max_artifact_bytes":1048576,"client_ca":"","web":"/srv/aloft/web"})");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->listen, "[::1]:9443");
   EXPECT_EQ(config->db, "postgresql://db/aloft");
@@ -31,6 +32,7 @@ TEST(ParseServerConfig, EveryKey_IsRead) {
   EXPECT_EQ(config->rollout_cache_ttl_ms, 500);
   EXPECT_EQ(config->max_artifact_bytes, 1048576u);
   EXPECT_EQ(config->client_ca, "");
+  EXPECT_EQ(config->web, "/srv/aloft/web");
 }
 
 TEST(ParseServerConfig, Mistakes_NameTheKey) {
@@ -44,6 +46,7 @@ TEST(ParseServerConfig, Mistakes_NameTheKey) {
        "aloftd.conf: field 'listen' must be ADDRESS:PORT (127.0.0.1:8443, [::1]:8443)"},
       {R"({"log_format":"xml"})", "aloftd.conf: field 'log_format' must be text or json"},
       {R"({"access_log":"yes"})", "aloftd.conf: field 'access_log' must be true or false"},
+      {R"({"web":false})", "aloftd.conf: field 'web' must be a string"},
       {R"({"io_threads":-1})", "aloftd.conf: field 'io_threads' must be from 0 to 256"},
       {R"({"lissten":"127.0.0.1:1"})", "aloftd.conf: unknown field 'lissten'"},
       {R"(not json)", nullptr},

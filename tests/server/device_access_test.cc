@@ -221,6 +221,30 @@ TEST_P(DeviceAccessTest, Healthz_IsOpenAndReportsTheSchema) {
   EXPECT_EQ(health.json().at("schema_version").as_int64(), 1);
 }
 
+TEST_P(DeviceAccessTest, FleetSummary_CountsDevicesByProjectChipAndVersion_AdminOnly) {
+  harness_->Register("a-1", "thermo", "esp32");
+  harness_->Register("a-2", "thermo", "esp32");
+  host::HttpsClient admin = harness_->Admin();
+  Reply fleet = AloftdHarness::Call(admin, "GET", "/api/v1/fleet");
+  ASSERT_EQ(fleet.status, 200) << fleet.body;
+  // With dl-1 from SetUp (esp32c3); none has checked in with a version yet.
+  EXPECT_EQ(fleet.json(), ParseJson(R"({"devices": 3, "versions": [
+      {"project": "thermo", "chip": "esp32", "version": "", "devices": 2},
+      {"project": "thermo", "chip": "esp32c3", "version": "", "devices": 1}]})"));
+  host::HttpsClient anonymous = harness_->Client("");
+  EXPECT_EQ(AloftdHarness::Call(anonymous, "GET", "/api/v1/fleet").status, 401);
+  host::HttpsClient device = harness_->Client(device_.token);
+  EXPECT_EQ(AloftdHarness::Call(device, "GET", "/api/v1/fleet").status, 403);
+}
+
+TEST_P(DeviceAccessTest, Root_WithoutADashboard_JsonNotFoundNamingTheFlag) {
+  host::HttpsClient anonymous = harness_->Client("");
+  Reply root = AloftdHarness::Call(anonymous, "GET", "/");
+  EXPECT_EQ(root.status, 404);
+  EXPECT_EQ(root.error_code(), "dashboard_not_served");
+  EXPECT_NE(root.body.find("--web DIR"), std::string::npos) << root.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DeviceAccessTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendParamName);
 

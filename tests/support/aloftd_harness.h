@@ -155,7 +155,7 @@ class AloftdHarness {
     }
     harness->config_ = config;
     Result<std::unique_ptr<server::Aloftd>> started =
-        server::Aloftd::Start({harness->data_dir_, config, {}});
+        server::Aloftd::Start({harness->data_dir_, config, {}, {}});
     EXPECT_TRUE(started.ok()) << DescribeStatus(started.status());
     if (!started.ok()) {
       return nullptr;

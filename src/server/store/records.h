@@ -135,6 +135,17 @@ struct DevicePage {
   std::string next_after_id;  // empty when this is the last page
 };
 
+// How many registered devices run one version of one project on one chip (the fleet summary).
+// version is the last one the device reported ("" if it never checked in with one).
+struct VersionCount {
+  std::string project;
+  std::string chip;
+  std::string version;
+  int64_t devices = 0;
+
+  friend bool operator==(const VersionCount&, const VersionCount&) = default;
+};
+
 // A staged rollout of one release. percent_bp is in basis points (0..10000 = 0..100%).
 struct Rollout {
   int64_t id = 0;  // assigned by the store

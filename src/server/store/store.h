@@ -127,6 +127,9 @@ class Store {
   //   kInvalidArgument "store: page limit out of range", "store: invalid device id prefix",
   //                    "store: invalid tag"
   virtual Result<DevicePage> ListDevices(const DeviceQuery& query) = 0;
+  // Every registered device counted by (project, chip, current version): one GROUP BY, ordered
+  // by project, chip and version (bytewise, the same on every backend).
+  virtual Result<std::vector<VersionCount>> CountDevicesByVersion() = 0;
 
   // --- rollouts ---
 

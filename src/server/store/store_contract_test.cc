@@ -533,6 +533,35 @@ TEST_P(StoreContractTest, Device_ListFilters_PrefixVersionTagProjectCombine) {
   EXPECT_STATUS(store().ListDevices(q).status(), InvalidArgument("store: invalid tag"));
 }
 
+TEST_P(StoreContractTest, Device_CountByVersion_GroupsByProjectChipVersionInByteOrder) {
+  auto empty = store().CountDevicesByVersion();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  Register("a", 1, {}, "p", "1.0.0");
+  Register("b", 2, {}, "p", "1.0.0");
+  Register("c", 3, {}, "p", "1.0.0-rc1");
+  Register("d", 4, {}, "p", "1.0.0-rc1");
+  Register("e", 5, {}, "Q", "1.0.0");
+  Register("f", 6, {}, "p", "");
+  Device c3 = MakeDevice("g", 7, {}, "p", "1.0.0");
+  c3.chip = "esp32c3";
+  ASSERT_TRUE(store().RegisterDevice(c3).ok());
+  DeviceCheckin checkin;
+  checkin.device_id = "b";
+  checkin.current_version = "2.0.0";
+  checkin.at_ms = kT0 + 5;
+  ASSERT_TRUE(store().RecordCheckin(checkin).ok());
+  auto counts = store().CountDevicesByVersion();
+  ASSERT_TRUE(counts.ok()) << aloft::testing::DescribeStatus(counts.status());
+  // "Q" < "p" bytewise; "" first; a check-in moves a device to its new version.
+  EXPECT_THAT(*counts,
+              ElementsAre(VersionCount{"Q", "esp32", "1.0.0", 1}, VersionCount{"p", "esp32", "", 1},
+                          VersionCount{"p", "esp32", "1.0.0", 1},
+                          VersionCount{"p", "esp32", "1.0.0-rc1", 2},
+                          VersionCount{"p", "esp32", "2.0.0", 1},
+                          VersionCount{"p", "esp32c3", "1.0.0", 1}));
+}
+
 // --- rollouts ---
 
 TEST_P(StoreContractTest, Rollout_Create_GetReturnsEveryFieldAndFirstHistoryEntry) {

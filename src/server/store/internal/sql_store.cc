@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <tuple>
 #include <utility>
 
 #include "core/try.h"
@@ -135,6 +136,9 @@ constexpr const char kInsertRolloutDeviceIfAbsent[] =
 constexpr const char kSelectRolloutDevice[] =
     "SELECT rollout_id, device_id, state, reason, updated_at FROM rollout_devices"
     " WHERE rollout_id = $1 AND device_id = $2";
+constexpr const char kCountDevicesByVersion[] =
+    "SELECT project, chip, current_version, COUNT(*) FROM devices"
+    " GROUP BY project, chip, current_version";
 constexpr const char kCountRolloutDevices[] =
     "SELECT state, COUNT(*) FROM rollout_devices WHERE rollout_id = $1 GROUP BY state";
 
@@ -735,6 +739,21 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     page.next_after_id = page.devices.back().id;
   }
   return page;
+}
+
+Result<std::vector<VersionCount>> SqlStore::CountDevicesByVersion() {
+  ALOFT_TRY_ASSIGN(auto session, Read());
+  std::vector<VersionCount> counts;
+  ALOFT_TRY(session->Query(kCountDevicesByVersion, {}, [&](const SqlRow& row) -> Status {
+    counts.push_back(VersionCount{std::string(row.Text(0)), std::string(row.Text(1)),
+                                  std::string(row.Text(2)), row.Int(3)});
+    return OkStatus();
+  }));
+  // Sorted here, not by ORDER BY: PostgreSQL's collation of these columns is the locale's.
+  std::sort(counts.begin(), counts.end(), [](const VersionCount& a, const VersionCount& b) {
+    return std::tie(a.project, a.chip, a.version) < std::tie(b.project, b.chip, b.version);
+  });
+  return counts;
 }
 
 // --- rollouts ---

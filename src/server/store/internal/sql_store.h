@@ -47,6 +47,7 @@ class SqlStore final : public Store {
   Status RecordCheckin(const DeviceCheckin& checkin) override;
   Result<size_t> RecordCheckins(std::span<const DeviceCheckin> checkins) override;
   Result<DevicePage> ListDevices(const DeviceQuery& query) override;
+  Result<std::vector<VersionCount>> CountDevicesByVersion() override;
 
   Result<int64_t> CreateRollout(const Rollout& rollout) override;
   Result<Rollout> GetRollout(int64_t id) override;
