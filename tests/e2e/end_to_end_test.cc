@@ -149,37 +149,57 @@ TEST_F(EndToEndTest, DownloadDroppedAtRandomPoints_ResumedWithRange_UpdateComple
   EXPECT_EQ(EventStates(admin_->Device("e2e-drops")), UpdateStates());
 }
 
-TEST_F(EndToEndTest, TamperedArtifactOnTheServer_RefusedReportedFailed_OldImageKeepsBooting) {
-  const SignedRelease v11 = MakeSignedTestRelease(key_, "1.1.0", SelfTestMode::kPass, 64 * 1024, 2);
-  const int64_t rollout = Roll(v11, {{"min_sample", 1}});
-  // Someone with access to the server's disk flips a byte of the stored firmware.
-  const std::filesystem::path stored = server_->data_dir() / "artifacts" / (v11.sha256 + ".bin");
-  ASSERT_TRUE(std::filesystem::exists(stored)) << stored;
-  {
-    std::fstream file(stored, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekg(0x3000);
-    char byte = 0;
-    file.read(&byte, 1);
-    byte = static_cast<char>(byte ^ 0x20);
-    file.seekp(0x3000);
-    file.write(&byte, 1);
-  }
-  E2eDevice device(*server_, key_, "e2e-tampered");
-  device.Settle();  // the rollout halts on the failure, so the device ends with "no update"
+class TamperedArtifactTest : public EndToEndTest {
+ protected:
+  // Publishes 1.1.0, flips a byte of the stored artifact file at `offset` (someone with access
+  // to the server's disk), and runs a device: it must refuse with `reason`, report `states`
+  // (the failure included), and keep booting 1.0.0. The rollout (min_sample 1) halts on the
+  // failure, so the device settles.
+  void Run(uint32_t offset, const std::string& reason, const std::vector<std::string>& states) {
+    const SignedRelease v11 =
+        MakeSignedTestRelease(key_, "1.1.0", SelfTestMode::kPass, 64 * 1024, 2);
+    const int64_t rollout = Roll(v11, {{"min_sample", 1}});
+    const std::filesystem::path stored = server_->data_dir() / "artifacts" / (v11.sha256 + ".bin");
+    ASSERT_TRUE(std::filesystem::exists(stored)) << stored;
+    ASSERT_LT(offset, v11.image.size());
+    {
+      std::fstream file(stored, std::ios::in | std::ios::out | std::ios::binary);
+      file.seekg(offset);
+      char byte = 0;
+      file.read(&byte, 1);
+      byte = static_cast<char>(byte ^ 0x20);
+      file.seekp(offset);
+      file.write(&byte, 1);
+      ASSERT_TRUE(file.good());
+    }
+    E2eDevice device(*server_, key_, "e2e-tampered");
+    device.Settle();
 
-  EXPECT_EQ(device.RunningVersion(), "1.0.0");
-  EXPECT_EQ(device.BootedVersion(), "1.0.0");
-  EXPECT_EQ(device.runtime().stats().boots, 1u);
-  const boost::json::value view = admin_->Device("e2e-tampered");
-  EXPECT_EQ(EventStates(view), (std::vector<std::string>{"downloading", "failed"}));
-  const boost::json::object* failed = LastEvent(view, "failed");
-  ASSERT_NE(failed, nullptr);
-  // The byte is in a segment: the streaming validator's checksum catches it before the hash.
-  EXPECT_EQ(failed->at("reason").as_string(), "app image: checksum mismatch");
-  EXPECT_EQ(failed->at("version").as_string(), "1.0.0");
-  const boost::json::value rollout_view = admin_->Rollout(rollout);
-  EXPECT_EQ(rollout_view.at("counts").at("failed").as_int64(), 1);
-  EXPECT_EQ(rollout_view.at("state").as_string(), "halted");
+    EXPECT_EQ(device.RunningVersion(), "1.0.0");
+    EXPECT_EQ(device.BootedVersion(), "1.0.0");
+    EXPECT_EQ(device.runtime().stats().boots, 1u);
+    const boost::json::value view = admin_->Device("e2e-tampered");
+    EXPECT_EQ(EventStates(view), states);
+    const boost::json::object* failed = LastEvent(view, "failed");
+    ASSERT_NE(failed, nullptr);
+    EXPECT_EQ(failed->at("reason").as_string(), reason);
+    EXPECT_EQ(failed->at("version").as_string(), "1.0.0");
+    const boost::json::value rollout_view = admin_->Rollout(rollout);
+    EXPECT_EQ(rollout_view.at("counts").at("failed").as_int64(), 1);
+    EXPECT_EQ(rollout_view.at("state").as_string(), "halted");
+  }
+};
+
+// A byte in a segment: the streaming validator's checksum catches it as it arrives.
+TEST_F(TamperedArtifactTest, ByteInTheImage_RefusedReportedFailed_OldImageKeepsBooting) {
+  Run(0x3000, "app image: checksum mismatch", {"downloading", "failed"});
+}
+
+// A byte in the signature sector (outside the app image's own checks): the SHA-256 of the
+// whole artifact differs from the signed manifest's, so it is refused before Finish.
+TEST_F(TamperedArtifactTest, ByteInTheSignatureSector_RefusedReportedFailed_OldImageKeepsBooting) {
+  Run(64 * 1024 + 100, "update: image sha256 differs from the manifest",
+      {"downloading", "downloaded", "failed"});
 }
 
 TEST_F(EndToEndTest, SelfTestFails_RollsBack_RolledBackReportedAndCountedByTheRollout) {
