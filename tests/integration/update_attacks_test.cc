@@ -396,6 +396,20 @@ TEST_F(UpdateAttackTest, WrongProject_RefusedAtCheckin) {
   ExpectStillBootsCurrentImage();
 }
 
+// Skipping a required step: a genuine release that needs 2.x running first (a data migration,
+// a bootloader change) offered to a device on 1.0.0.
+TEST_F(UpdateAttackTest, BelowMinRunningVersion_RefusedAtCheckin) {
+  ReleaseSpec spec;
+  spec.version = "3.0.0";
+  spec.edit_manifest = [](core::ReleaseManifest& m) {
+    EXPECT_TRUE(m.min_running_version.Assign("2.0.0"));
+  };
+  ExpectRefused(MakeRelease(rig_, spec), Status::Code::kPermissionDenied,
+                "update: running version is below min_running_version");
+  ExpectNothingDownloaded();
+  ExpectStillBootsCurrentImage();
+}
+
 // Key revocation: the device trusts its current release key and holds the digest of a retired,
 // leaked one as revoked. A release signed by the revoked key is refused at check-in.
 class KeyRevocationTest : public UpdateAttackTest {
