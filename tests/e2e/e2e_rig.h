@@ -39,6 +39,13 @@ inline constexpr const char* kE2eProject = "thermo";
 inline constexpr const char* kE2eChip = "esp32c3";
 inline constexpr uint16_t kE2eChipId = 5;
 
+// The seed of a test's random choices: fixed, so runs are reproducible, unless
+// --gtest_random_seed=N asks for another (tests print the seed they used).
+inline uint32_t TestSeed(uint32_t salt) {
+  const int32_t flag = GTEST_FLAG_GET(random_seed);
+  return (flag != 0 ? static_cast<uint32_t>(flag) : 1u) + salt;
+}
+
 // A test image (its self-test marker included), signed with `key`, and its RELEASE.json.
 inline SignedRelease MakeSignedTestRelease(
     const host::ReleaseKey& key, const std::string& version,
