@@ -114,6 +114,10 @@ Result<Plan> MakePlan(const AppImageRecipe& recipe) {
     plan.data_len[i] = data_len;
     offset += kSegmentHeaderSize + data_len;
   }
+  if (recipe.payload_prefix.size() > plan.payload_len[0]) {
+    return InvalidArgument("app image recipe: payload_prefix longer than segment 0's payload",
+                           plan.payload_len[0]);
+  }
   plan.segment_count = static_cast<uint8_t>(count);
 
   if (recipe.secure_pad) {
@@ -200,6 +204,10 @@ Result<uint32_t> BuildAppImage(const AppImageRecipe& recipe, port::Crypto& crypt
     }
     for (uint32_t k = 0; k < plan.payload_len[i]; ++k) {
       StoreU8(image, fill_from + k, static_cast<uint8_t>(NextRandom(random_state) >> 24));
+    }
+    if (i == 0) {
+      std::copy(recipe.payload_prefix.begin(), recipe.payload_prefix.end(),
+                image.begin() + fill_from);
     }
     for (std::byte b : image.subspan(data, plan.data_len[i])) {
       checksum ^= static_cast<uint8_t>(b);

@@ -38,6 +38,11 @@ struct AppImageRecipe {
   // segment is zero-padded to a multiple of 4.
   uint32_t payload_size = 4096;
   uint32_t fill_seed = 1;
+  // Bytes placed at the start of segment 0's payload, right after esp_app_desc_t (image offset
+  // 0x120), instead of pseudo-random ones: a marker a test firmware can be recognised by
+  // (`aloft image make-test`). Must fit segment 0's share of payload_size. The span must
+  // outlive the call.
+  ConstByteSpan payload_prefix;
   // Content segments, 1..16: segment 0 (DROM, holds the descriptor) and RAM segments. Secure
   // padding adds one more, so then at most 15.
   uint8_t segment_count = 3;

@@ -252,6 +252,14 @@ TEST_F(AppImageBuilderTest, BadRecipes_NameTheField) {
     r.payload_size = kMaxSegmentDataLen;
     cases.push_back({"payload", r, "app image recipe: payload_size too large"});
   }
+  static constexpr std::byte kLongPrefix[40] = {};
+  {
+    AppImageRecipe r;
+    r.payload_size = 3 * 13;  // 13 bytes of payload in segment 0
+    r.payload_prefix = kLongPrefix;
+    cases.push_back(
+        {"prefix", r, "app image recipe: payload_prefix longer than segment 0's payload"});
+  }
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const Result<uint32_t> size = AppImageBuildSize(c.recipe);
@@ -269,6 +277,26 @@ TEST_F(AppImageBuilderTest, SmallBuffer_ResourceExhausted) {
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.status().code(), Status::Code::kResourceExhausted);
   EXPECT_EQ(written.status().context(), size);
+}
+
+TEST_F(AppImageBuilderTest, PayloadPrefix_SitsRightAfterTheAppDescriptorAndTheImageStaysValid) {
+  const std::string marker = "aloft-self-test:fail";
+  AppImageRecipe recipe;
+  recipe.payload_prefix = AsBytes(marker);
+  const std::vector<std::byte> image = Build(recipe);
+  const Result<AppImageInfo> info = InspectAppImage(image, crypto_);
+  ASSERT_TRUE(info.ok()) << Describe(info.status());
+  ExpectEsptoolInvariants(*info, recipe);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(image.data()) + 0x120, marker.size()),
+            marker);
+  // The same recipe without a prefix differs exactly there.
+  AppImageRecipe plain = recipe;
+  plain.payload_prefix = {};
+  const std::vector<std::byte> other = Build(plain);
+  ASSERT_EQ(other.size(), image.size());
+  for (size_t i = 0; i < 0x120; ++i) {
+    ASSERT_EQ(image[i], other[i]) << i;
+  }
 }
 
 }  // namespace

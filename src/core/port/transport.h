@@ -16,8 +16,11 @@
 //                       5xx, 408 and 429 (context: the status, when there was one). Reasons:
 //                       "transport: server certificate does not chain to the pinned CA" — kept
 //                       distinct (kUntrustedServerReason) so a wrong CA is reported plainly;
+//                       "transport: server certificate does not name this host";
 //                       "transport: timed out"; "transport: connection failed"; "transport:
-//                       connection lost"; "transport: server error".
+//                       TLS handshake failed"; "transport: connection lost"; "transport:
+//                       server error"; "transport: unexpected status" (1xx/3xx as a final
+//                       answer; context: the status).
 //   kUnauthenticated    401 "transport: unauthenticated (401)"
 //   kPermissionDenied   403 "transport: permission denied (403)"
 //   kNotFound           404 "transport: not found (404)"
