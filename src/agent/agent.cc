@@ -191,6 +191,7 @@ Status Agent::Start() {
                      core::ReadOtadata(ports_.flash, layout_.otadata_offset));
     const Result<core::OtaState> state = core::GetStatePartition(&otadata, layout_.slots, running_);
     pending_verify = state.ok() && *state == core::OtaState::kPendingVerify;
+    RememberFailedImage(otadata);
   }
   const bool is_target = record_.phase != Phase::kIdle && running_ == record_.target_slot &&
                          running_version_ == record_.target_version;
@@ -200,6 +201,32 @@ Status Agent::Start() {
     pending_ = pending_verify ? Event::kBootedUnknownTrial : Event::kBootedIntoOld;
   }
   return OkStatus();
+}
+
+// ESP-IDF's OTA examples refuse a new image whose version equals the one in
+// esp_ota_get_last_invalid_partition(): a release that failed its self-test here would
+// otherwise be downloaded and booted again at every check-in until its rollout halts.
+void Agent::RememberFailedImage(const core::Otadata& otadata) {
+  const std::optional<int> passive = core::GetNextUpdatePartition(layout_.slots, running_);
+  const core::AppPartition* slot = passive ? layout_.Find(*passive) : nullptr;
+  if (slot == nullptr) {
+    return;
+  }
+  const Result<core::OtaState> state = core::GetStatePartition(&otadata, layout_.slots, *passive);
+  // INVALID only: the image's own self-test said no, a verdict that will not change. ABORTED
+  // (reset while on trial) is also what a power cut during the self-test leaves, so that release
+  // is tried again.
+  if (!state.ok() || *state != core::OtaState::kInvalid) {
+    return;
+  }
+  const Result<core::FlashImageIdentity> identity =
+      core::ReadFlashImageIdentity(ports_.flash, *slot);
+  if (!identity.ok()) {
+    return;  // the slot holds something else by now (a later download): nothing to remember
+  }
+  failed_slot_ = *passive;
+  failed_version_.Assign(identity->app_description.version.view());
+  failed_project_.Assign(identity->app_description.project_name.view());
 }
 
 void Agent::Apply(const Transition& t, Event event, Phase from) {
@@ -563,6 +590,14 @@ Event Agent::DoCheckIn() {
   const Status allowed = core::EvaluateUpdate(facts, *manifest, config_.update_options);
   if (!allowed.ok()) {
     return RefuseAnswer(allowed);
+  }
+  if (*target == failed_slot_ && manifest->version.view() == failed_version_.view() &&
+      manifest->project.view() == failed_project_.view()) {
+    // Already reported (rolled_back or failed) when it happened; the server may keep offering
+    // it until its rollout halts. Nothing to do until it offers another release.
+    ALOFT_LOG_WARN("agent: %.*s already failed on this device; not trying it again",
+                   static_cast<int>(failed_version_.view().size()), failed_version_.view().data());
+    return Event::kCheckinNone;
   }
   // Copied out of the answer buffer, which the next exchange reuses.
   std::copy(offer.manifest.begin(), offer.manifest.end(), staged_.manifest.begin());

@@ -133,6 +133,7 @@ class Agent {
   class DownloadSink;
 
   Status Start();
+  void RememberFailedImage(const core::Otadata& otadata);
   // Runs the transition's actions in order; the last one's outcome becomes the next event.
   void Apply(const Transition& t, Event event, Phase from);
   // kPersist: folds the transition into the record and writes it.
@@ -179,6 +180,11 @@ class Agent {
   uint16_t chip_id_ = 0;
   VersionText running_version_;
   core::BoundedText<core::kManifestTextMax> running_project_;
+  // The image in the passive slot when its otadata entry says its self-test failed here
+  // (INVALID): that release is not tried again (kInvalidIndex: none).
+  int failed_slot_ = core::kInvalidIndex;
+  VersionText failed_version_;
+  core::BoundedText<core::kManifestTextMax> failed_project_;
 
   // The server's clock, learnt from authentic answers (reports when System has no wall clock).
   std::optional<uint64_t> server_time_ms_;

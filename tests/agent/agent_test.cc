@@ -110,6 +110,33 @@ TEST_F(AgentTest, SelfTestFails_RollsBackAndReportsRolledBackFromTheOldImage) {
   EXPECT_EQ(rig_.runtime_->stats().boots, 3u);  // v1, v2 on trial, v1 again
 }
 
+// As ESP-IDF's examples do with esp_ota_get_last_invalid_partition(): the release that just
+// rolled back is not downloaded and booted again while the server keeps offering it; the next
+// release is.
+TEST_F(AgentTest, RolledBackRelease_OfferedAgain_IsNotRetriedButTheNextOneIs) {
+  Offer("2.0.0");
+  rig_.self_test_.mode = ScriptedSelfTest::Mode::kFail;
+  RUN_UNTIL_RECEIVED("rolled_back");
+  const uint64_t served = rig_.server_.bytes_served;
+  const uint32_t boots = rig_.runtime_->stats().boots;
+  const int checkins = rig_.server_.checkins;
+  Result<StepResult> idle =
+      rig_.RunUntil([&] { return rig_.server_.checkins >= checkins + 5; }, 400);
+  ASSERT_TRUE(idle.ok()) << DescribeStatus(idle.status());
+  EXPECT_GE(rig_.server_.checkins, checkins + 5);  // still offered, every time
+  EXPECT_EQ(rig_.server_.bytes_served, served);
+  EXPECT_EQ(rig_.runtime_->stats().boots, boots);
+  EXPECT_EQ(rig_.RunningVersion(), "1.0.0");
+  EXPECT_EQ(rig_.server_.StatesReceived().back(), "rolled_back");
+
+  rig_.self_test_.mode = ScriptedSelfTest::Mode::kPass;
+  Offer("2.0.1", 3);
+  RUN_UNTIL_RECEIVED("confirmed");
+  Settle();
+  EXPECT_EQ(rig_.RunningVersion(), "2.0.1");
+  EXPECT_EQ(rig_.server_.StatesReceived().back(), "confirmed");
+}
+
 TEST_F(AgentTest, CrashBeforeConfirm_BootloaderAbortsAndRolledBackIsReported) {
   Offer("2.0.0");
   rig_.self_test_.mode = ScriptedSelfTest::Mode::kCrash;
