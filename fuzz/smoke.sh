@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke run of one libFuzzer target (CTest, scripts/test.sh): a fixed number of runs from a
-# fresh corpus seeded with the vectors named in fuzz/seeds/NAME.txt. Prints libFuzzer's
+# fresh corpus seeded with the vectors named in fuzz/seeds/NAME.txt (glob patterns relative to
+# tests/vectors, or to the repository when they start with "fuzz/"). Prints libFuzzer's
 # summary (executions, coverage); fails on any crash, leak or sanitizer report.
 set -euo pipefail
 fuzzer="$1"
@@ -11,7 +12,9 @@ corpus=$(mktemp -d -t "aloft-$name.XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
 while read -r pattern; do
   [[ -z "$pattern" || "$pattern" == \#* ]] && continue
-  for seed in $root/tests/vectors/$pattern; do
+  base=$root/tests/vectors
+  [[ "$pattern" == fuzz/* ]] && base=$root
+  for seed in $base/$pattern; do
     [[ -f "$seed" ]] && cp "$seed" "$corpus/"
   done
 done < "$root/fuzz/seeds/$name.txt"

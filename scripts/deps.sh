@@ -9,7 +9,8 @@ set -euo pipefail
 
 declare -A PACKAGES=(
   [build]="build-essential cmake ninja-build pkgconf libssl-dev libcli11-dev
-           libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libjsmn-dev"
+           libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libjsmn-dev
+           libspdlog-dev libfmt-dev"
   [test]="libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
           gcc-arm-none-eabi libstdc++-arm-none-eabi-picolibc"
   [server-test]="postgresql"

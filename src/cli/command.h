@@ -47,6 +47,9 @@ void AddDeviceCommands(CLI::App& app, CommandResult& result);
 void AddKeyCommands(CLI::App& app, CommandResult& result);
 void AddSignCommands(CLI::App& app, CommandResult& result);
 void AddReleaseCommands(CLI::App& app, CommandResult& result);
+void AddServerCommands(CLI::App& app, CommandResult& result);
+void AddRolloutCommands(CLI::App& app, CommandResult& result);
+void AddDevicesCommands(CLI::App& app, CommandResult& result);
 // `aloft image verify`: added to the `image` group by AddImageCommands.
 void AddImageVerifyCommand(CLI::App& image_group, CommandResult& result);
 

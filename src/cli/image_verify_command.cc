@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/image_identity.h"
 #include "cli/command.h"
+#include "cli/image_identity.h"
 #include "cli/io.h"
 #include "cli/json_output.h"
 #include "cli/release_key_io.h"

@@ -2,9 +2,8 @@
 // JSON output for `--json`: Boost.JSON values printed with two-space indentation and a final
 // newline, so both scripts and people can read them.
 
-#include <string>
-
 #include <boost/json/value.hpp>
+#include <string>
 
 namespace aloft::cli {
 

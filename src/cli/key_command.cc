@@ -1,11 +1,13 @@
 // `aloft key gen|public|digest`: release keys for Secure Boot v2 signatures and manifests,
-// compatible with espsecure (generate-signing-key, extract-public-key, digest-sbv2-public-key).
+// compatible with espsecure (generate-signing-key, extract-public-key, digest-sbv2-public-key);
+// `aloft key register`: register a project's release key on aloftd.
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include "cli/command.h"
 #include "cli/io.h"
 #include "cli/release_key_io.h"
+#include "cli/server_client.h"
 #include "ports/host/release_key.h"
 
 namespace aloft::cli {
@@ -123,6 +126,38 @@ int RunDigest(const DigestOptions& options) {
   return kExitOk;
 }
 
+struct RegisterOptions {
+  ServerOptions server;
+  std::string project;
+  std::string input;
+};
+
+int RunRegister(const RegisterOptions& options) {
+  std::optional<host::ReleaseKey> key = LoadReleaseKeyOrReport(options.input);
+  if (!key.has_value()) {
+    return kExitFailure;
+  }
+  // Only the public half ever leaves this machine, whichever half the file holds.
+  Result<std::string> pem = key->PublicPem();
+  if (!pem.ok()) {
+    return ReportFailure(options.input, pem.status());
+  }
+  std::optional<host::HttpsClient> client = ConnectOrReport(options.server);
+  if (!client.has_value()) {
+    return kExitFailure;
+  }
+  const std::string body = boost::json::serialize(boost::json::object{{"public_pem", *pem}});
+  std::optional<boost::json::value> registered =
+      CallOrReport(*client, options.server, "POST",
+                   "/api/v1/projects/" + UrlEncode(options.project) + "/keys", body);
+  if (!registered.has_value()) {
+    return kExitFailure;
+  }
+  std::printf("%s: registered for project %s, key digest %s\n", options.input.c_str(),
+              options.project.c_str(), DigestHex(key->key_digest()).c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddKeyCommands(CLI::App& app, CommandResult& result) {
@@ -156,6 +191,16 @@ void AddKeyCommands(CLI::App& app, CommandResult& result) {
   digest_cmd->add_option("-o,--output", digest->output,
                          "Also write the 32 raw digest bytes to this file, as espsecure does");
   digest_cmd->callback([digest, &result] { result.exit_code = RunDigest(*digest); });
+
+  auto reg = std::make_shared<RegisterOptions>();
+  CLI::App* reg_cmd = group->add_subcommand(
+      "register",
+      "Register a release public key for a project on aloftd (releases of the project must be "
+      "signed by a registered key); a private key file is reduced to its public half first");
+  AddServerOptions(*reg_cmd, reg->server);
+  reg_cmd->add_option("--project", reg->project, "The project the key signs for")->required();
+  reg_cmd->add_option("key", reg->input, "Public (or private) key PEM")->required();
+  reg_cmd->callback([reg, &result] { result.exit_code = RunRegister(*reg); });
 }
 
 }  // namespace aloft::cli

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   aloft::cli::AddKeyCommands(app, result);
   aloft::cli::AddSignCommands(app, result);
   aloft::cli::AddReleaseCommands(app, result);
+  aloft::cli::AddServerCommands(app, result);
+  aloft::cli::AddRolloutCommands(app, result);
+  aloft::cli::AddDevicesCommands(app, result);
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,5 @@
-// `aloft release make|verify`: signed release manifests (RELEASE.json, docs/manifest.md).
+// `aloft release make|verify`: signed release manifests (RELEASE.json, docs/manifest.md);
+// `aloft release publish|list`: releases on aloftd (docs/protocol.md "Releases").
 
 #include <openssl/evp.h>
 
@@ -7,10 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/image_identity.h"
 #include "cli/command.h"
+#include "cli/image_identity.h"
 #include "cli/io.h"
+#include "cli/json_output.h"
 #include "cli/release_key_io.h"
+#include "cli/server_client.h"
 #include "core/format/app_image.h"
 #include "core/release/manifest.h"
 #include "core/release/semantic_version.h"
@@ -173,6 +176,97 @@ int RunVerify(const VerifyOptions& options) {
   return kExitOk;
 }
 
+struct PublishOptions {
+  ServerOptions server;
+  std::string image;
+  std::string release;
+  bool json = false;
+};
+
+int RunPublish(const PublishOptions& options) {
+  const std::optional<std::vector<std::byte>> image = ReadFileOrReport(options.image);
+  const std::optional<std::vector<std::byte>> release = ReadFileOrReport(options.release);
+  if (!image.has_value() || !release.has_value()) {
+    return kExitFailure;
+  }
+  std::optional<host::HttpsClient> client = ConnectOrReport(options.server);
+  if (!client.has_value()) {
+    return kExitFailure;
+  }
+  const std::string sha256 = HexString(Sha256(*image));
+  const std::string_view image_bytes(reinterpret_cast<const char*>(image->data()), image->size());
+  // The artifact first: the server admits a release only when its artifact is there.
+  if (!CallOrReport(*client, options.server, "PUT", "/api/v1/artifacts/" + sha256, image_bytes,
+                    "application/octet-stream")
+           .has_value()) {
+    return kExitFailure;
+  }
+  const std::string_view release_text(reinterpret_cast<const char*>(release->data()),
+                                      release->size());
+  std::optional<boost::json::value> published =
+      CallOrReport(*client, options.server, "POST", "/api/v1/releases", release_text);
+  if (!published.has_value()) {
+    return kExitFailure;
+  }
+  if (options.json) {
+    PrintJson(*published);
+    return kExitOk;
+  }
+  const boost::json::value& r = *published;
+  std::printf("published release %lld: %s %s for %s (%s bytes, sha256 %s)\n",
+              static_cast<long long>(r.at("id").to_number<int64_t>()),
+              std::string(r.at("project").as_string()).c_str(),
+              std::string(r.at("version").as_string()).c_str(),
+              std::string(r.at("chip").as_string()).c_str(),
+              boost::json::serialize(r.at("size")).c_str(), sha256.c_str());
+  return kExitOk;
+}
+
+struct ListOptions {
+  ServerOptions server;
+  std::string project;
+  std::string chip;
+  std::string version;
+  bool json = false;
+};
+
+int RunList(const ListOptions& options) {
+  std::optional<host::HttpsClient> client = ConnectOrReport(options.server);
+  if (!client.has_value()) {
+    return kExitFailure;
+  }
+  std::string query;
+  const std::pair<const char*, const std::string*> filters[] = {
+      {"project", &options.project}, {"chip", &options.chip}, {"version", &options.version}};
+  for (const auto& [name, value] : filters) {
+    if (!value->empty()) {
+      query += (query.empty() ? "?" : "&") + std::string(name) + "=" + UrlEncode(*value);
+    }
+  }
+  std::optional<boost::json::value> list =
+      CallOrReport(*client, options.server, "GET", "/api/v1/releases" + query);
+  if (!list.has_value()) {
+    return kExitFailure;
+  }
+  if (options.json) {
+    PrintJson(*list);
+    return kExitOk;
+  }
+  std::printf("%-6s %-16s %-9s %-16s %-8s %-10s %s\n", "id", "project", "chip", "version", "secure",
+              "size", "sha256");
+  for (const auto& item : list->at("releases").as_array()) {
+    const boost::json::object& r = item.as_object();
+    std::printf("%-6s %-16s %-9s %-16s %-8s %-10s %s\n", boost::json::serialize(r.at("id")).c_str(),
+                std::string(r.at("project").as_string()).c_str(),
+                std::string(r.at("chip").as_string()).c_str(),
+                std::string(r.at("version").as_string()).c_str(),
+                boost::json::serialize(r.at("secure_version")).c_str(),
+                boost::json::serialize(r.at("size")).c_str(),
+                std::string(r.at("sha256").as_string()).c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddReleaseCommands(CLI::App& app, CommandResult& result) {
@@ -205,6 +299,28 @@ void AddReleaseCommands(CLI::App& app, CommandResult& result) {
       ->allow_extra_args(false);
   verify_cmd->add_option("--image", verify->image, "The signed image the release names");
   verify_cmd->callback([verify, &result] { result.exit_code = RunVerify(*verify); });
+
+  auto publish = std::make_shared<PublishOptions>();
+  CLI::App* publish_cmd = group->add_subcommand(
+      "publish",
+      "Upload a signed image and publish its RELEASE.json on aloftd (the server verifies both "
+      "against the project's registered release keys)");
+  AddServerOptions(*publish_cmd, publish->server);
+  publish_cmd->add_option("image", publish->image, "Signed app image (from `aloft sign`)")
+      ->required();
+  publish_cmd->add_option("release", publish->release, "RELEASE.json (from `aloft release make`)")
+      ->required();
+  publish_cmd->add_flag("--json", publish->json, "Print the release as JSON");
+  publish_cmd->callback([publish, &result] { result.exit_code = RunPublish(*publish); });
+
+  auto list = std::make_shared<ListOptions>();
+  CLI::App* list_cmd = group->add_subcommand("list", "Releases on aloftd, newest first");
+  AddServerOptions(*list_cmd, list->server);
+  list_cmd->add_option("--project", list->project, "Only this project");
+  list_cmd->add_option("--chip", list->chip, "Only this chip");
+  list_cmd->add_option("--version", list->version, "Only this version");
+  list_cmd->add_flag("--json", list->json, "Print JSON");
+  list_cmd->callback([list, &result] { result.exit_code = RunList(*list); });
 }
 
 }  // namespace aloft::cli

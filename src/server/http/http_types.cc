@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -23,6 +22,59 @@ int HexValue(char c) {
     return c - 'a' + 10;
   }
   return -1;
+}
+
+// The length of the valid UTF-8 sequence at text[i] (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 if the bytes there are not one.
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) {
+    return 1;
+  }
+  size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) {
+    return 0;
+  }
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+// JSON text must be UTF-8, and messages may quote what a client sent (a path): each byte that
+// is not part of a valid sequence becomes U+FFFD.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
 }
 
 const std::string* FindParam(const Params& params, std::string_view name) {
@@ -97,10 +149,11 @@ HttpResponse JsonResponse(int status, const boost::json::value& value) {
 }
 
 HttpResponse JsonError(int status, std::string_view code, std::string_view message) {
+  const std::string valid_message = ValidUtf8(message);
   boost::json::value value = {
       {"error",
        {{"code", boost::json::string_view(code.data(), code.size())},
-        {"message", boost::json::string_view(message.data(), message.size())}}}};
+        {"message", boost::json::string_view(valid_message.data(), valid_message.size())}}}};
   return JsonResponse(status, value);
 }
 

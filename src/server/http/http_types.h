@@ -120,7 +120,8 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 // `status` with Content-Type application/json and the serialized value as body.
 HttpResponse JsonResponse(int status, const boost::json::value& value);
-// `status` with the body {"error": {"code": code, "message": message}}.
+// `status` with the body {"error": {"code": code, "message": message}}. Bytes of `message` that
+// are not valid UTF-8 (a quoted path, say) become U+FFFD, so the body is always valid JSON.
 HttpResponse JsonError(int status, std::string_view code, std::string_view message);
 
 // ASCII case-insensitive equality, for field names and tokens.

@@ -1,11 +1,11 @@
 #include "server/http/http_types.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 namespace aloft::server {
 namespace {
@@ -142,6 +142,20 @@ TEST(UniqueFd, MoveAndDestroy_ClosesExactlyOnce) {
     EXPECT_EQ(second.get(), fd);
   }
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed by the destructor
+}
+
+}  // namespace
+}  // namespace aloft::server
+
+namespace aloft::server {
+namespace {
+
+TEST(JsonError, InvalidUtf8InTheMessage_BecomesReplacementCharacters) {
+  const HttpResponse response =
+      JsonError(404, "not_found", "no resource at /a\x87z\xC3\xA9\xED\xA0\x80");
+  EXPECT_EQ(*response.string_body(),
+            "{\"error\":{\"code\":\"not_found\",\"message\":\"no resource at "
+            "/a\xEF\xBF\xBDz\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"}}");
 }
 
 }  // namespace

@@ -104,8 +104,13 @@ void LogOpensslError(const char* what, const std::string& subject) {
 // Fills an HttpRequest straight from the parser's callbacks.
 class RequestParser final : public http::basic_parser<true> {
  public:
-  explicit RequestParser(HttpRequest& request) : request_(request) {}
+  RequestParser(HttpRequest& request, const BodyLimitHook& body_limit_for, uint64_t body_limit)
+      : request_(request), body_limit_for_(body_limit_for), body_limit_bytes_(body_limit) {
+    this->body_limit(body_limit);
+  }
   int version() const { return version_; }
+  // The body limit in force for this request (the hook's choice, once the request line is in).
+  uint64_t body_limit_bytes() const { return body_limit_bytes_; }
   bool expects_continue() const { return expects_continue_; }
 
  private:
@@ -114,6 +119,11 @@ class RequestParser final : public http::basic_parser<true> {
     request_.method.assign(method.data(), method.size());
     request_.target.assign(target.data(), target.size());
     version_ = version;
+    // Chosen before any field is parsed, so a Content-Length over it is refused at once.
+    if (body_limit_for_) {
+      body_limit_bytes_ = body_limit_for_(request_.method, request_.target);
+      this->body_limit(body_limit_bytes_);
+    }
   }
   void on_response_impl(int, BeastStringView, int, error_code&) override {}
   void on_field_impl(http::field field, BeastStringView name, BeastStringView value,
@@ -143,6 +153,8 @@ class RequestParser final : public http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   HttpRequest& request_;
+  const BodyLimitHook& body_limit_for_;
+  uint64_t body_limit_bytes_;
   int version_ = 11;
   bool expects_continue_ = false;
 };
@@ -392,9 +404,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StartRequest() {
     state_ = State::kReading;
     request_.emplace();
-    parser_.emplace(*request_);
+    parser_.emplace(*request_, server_.options.body_limit, server_.options.max_body_bytes);
     parser_->header_limit(server_.options.max_header_bytes);
-    parser_->body_limit(server_.options.max_body_bytes);
     parser_->eager(true);
     request_started_ = false;
     continue_sent_ = false;
@@ -518,7 +529,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec == http::error::body_limit) {
       Respond(JsonError(
           413, "body_too_large",
-          "the request body exceeds " + std::to_string(server_.options.max_body_bytes) + " bytes"));
+          "the request body exceeds " + std::to_string(parser_->body_limit_bytes()) + " bytes"));
     } else if (ec == http::error::header_limit) {
       Respond(JsonError(431, "header_too_large",
                         "the request header exceeds " +

@@ -46,6 +46,10 @@ struct AccessLogEntry {
 };
 // Called on an I/O thread, possibly from several threads at once: must be thread-safe and fast.
 using AccessLogHook = std::function<void(const AccessLogEntry&)>;
+// Chooses the body limit of one request from its method and raw target, as soon as the request
+// line has arrived (so uploads can be allowed more than API calls). Called on an I/O thread:
+// thread-safe and fast.
+using BodyLimitHook = std::function<uint64_t(std::string_view method, std::string_view target)>;
 
 struct HttpsServerOptions {
   std::string listen_address = "127.0.0.1";  // an IPv4 or IPv6 literal
@@ -62,6 +66,7 @@ struct HttpsServerOptions {
 
   uint32_t max_header_bytes = 16 * 1024;  // request line + fields; over it → 431
   uint64_t max_body_bytes = 1 << 20;      // over it → 413, before the body is read
+  BodyLimitHook body_limit;               // optional: a per-request limit instead of the above
   // Limits the TLS handshake, receiving one request once its first byte has arrived, and any
   // pause in sending a response (a client that stops reading). On expiry the connection closes.
   std::chrono::milliseconds request_timeout{30'000};

@@ -1,16 +1,17 @@
 // Host implementations of the check and log facades.
 
+#include <aloft_backend/check.h>
+#include <aloft_backend/log.h>
+
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 
-#include <aloft_backend/check.h>
-#include <aloft_backend/log.h>
-
 namespace {
 // Process-wide by nature (a log threshold), atomic so any thread may read it.
 std::atomic<int> g_log_level{1};
+std::atomic<void (*)(int, const char*, const char*)> g_log_sink{nullptr};
 }  // namespace
 
 void aloft_backend_check_failed(const char* condition, const char* file, int line) {
@@ -20,8 +21,21 @@ void aloft_backend_check_failed(const char* condition, const char* file, int lin
 
 void aloft_backend_set_log_level(int level) { g_log_level.store(level); }
 
+void aloft_backend_set_log_sink(void (*sink)(int level, const char* tag, const char* message)) {
+  g_log_sink.store(sink);
+}
+
 void aloft_backend_log(int level, const char* tag, const char* format, ...) {
   if (level > g_log_level.load(std::memory_order_relaxed)) {
+    return;
+  }
+  if (auto* sink = g_log_sink.load()) {
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    sink(level, tag, message);
     return;
   }
   static constexpr const char* kLevelNames[] = {"error", "warning", "info", "debug"};

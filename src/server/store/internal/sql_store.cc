@@ -44,7 +44,7 @@ constexpr const char kSelectArtifact[] =
   p "id, " p "project, " p "chip, " p "chip_id, " p "version, " p "secure_version, " p "size, " p \
     "sha256, " p "min_running_version, " p "signing_key_digest, " p "manifest_json, " p           \
     "created_at"
-constexpr int kReleaseColumnCount = 12;
+[[maybe_unused]] constexpr int kReleaseColumnCount = 12;  // documents ALOFT_RELEASE_COLUMNS
 constexpr const char kInsertRelease[] =
     "INSERT INTO releases (project, chip, chip_id, version, secure_version, size, sha256,"
     " min_running_version, signing_key_digest, manifest_json, created_at)"

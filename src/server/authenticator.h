@@ -1,0 +1,75 @@
+#pragma once
+// Authenticator: who is calling. Admins present "Authorization: Bearer <admin token>"; devices
+// present their own bearer token or a client certificate (verified by the TLS layer against
+// the server CA) whose CN is their device id. Tokens are looked up by their SHA-256 (the store
+// keeps nothing else), through a small cache with a TTL, so a check-in costs a hash and a map
+// lookup instead of a database query. A device's freshness secret is derived once per cache
+// entry. Roles never mix: a device token cannot call an admin endpoint, and an admin token
+// cannot act as a device (403).
+//
+// Thread-safe: Authenticate may be called from every handler thread at once.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "server/api_error.h"
+#include "server/credentials.h"
+#include "server/http/http_types.h"
+#include "server/store/store.h"
+
+namespace aloft::server {
+
+// The authenticated caller of one request.
+struct Caller {
+  enum class Role : uint8_t { kAdmin, kDevice };
+  Role role = Role::kDevice;
+  std::string name;       // the device id, or the admin token's name
+  DeviceSecret secret{};  // devices only: the key of their freshness MACs
+};
+
+using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+
+struct AuthenticatorOptions {
+  std::chrono::milliseconds cache_ttl{30'000};  // how long a looked-up credential is trusted
+  size_t max_cached = 200'000;                  // the cache is emptied when it grows past this
+  SteadyClock clock;                            // default: std::chrono::steady_clock::now
+};
+
+class Authenticator {
+ public:
+  Authenticator(Store& store, const MasterKey& master_key, AuthenticatorOptions options = {});
+
+  // The caller, from the bearer token if there is an Authorization field, else from the client
+  // certificate. 401 "unauthenticated" (no credentials), "invalid_token" (malformed or unknown
+  // token), "unknown_device" (a certificate for an unregistered device); 503 if the store
+  // cannot be asked.
+  ApiResult<Caller> Authenticate(const HttpRequest& request);
+  // Authenticate, then 403 "admin_only" for a device.
+  ApiResult<Caller> RequireAdmin(const HttpRequest& request);
+  // Authenticate, then 403 "device_only" for an admin ("admins cannot act as a device").
+  ApiResult<Caller> RequireDevice(const HttpRequest& request);
+
+  // The freshness secret of any device id (the same derivation as for authenticated devices).
+  DeviceSecret SecretOf(std::string_view device_id) const;
+
+ private:
+  struct Entry {
+    Caller caller;
+    std::chrono::steady_clock::time_point expires;
+  };
+
+  ApiResult<Caller> Lookup(const std::string& key, const std::function<ApiResult<Caller>()>& load);
+
+  Store& store_;
+  MasterKey master_key_;
+  AuthenticatorOptions options_;
+  std::shared_mutex mutex_;
+  std::unordered_map<std::string, Entry> cache_;  // token hash, or "cert:" + device id
+};
+
+}  // namespace aloft::server
