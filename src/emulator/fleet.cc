@@ -693,7 +693,7 @@ FleetSummary Fleet::Run(const std::atomic<bool>& stop,
       progress(p);
       last_report = Clock::now();
     }
-    summary.idle = p.settled == p.devices;
+    summary.idle = p.settled == p.devices;  // kept: a settled device may wake up again below
     if (stop || (s.options.until_idle && summary.idle) ||
         (s.options.timeout_ms != 0 &&
          Clock::now() - start >= std::chrono::milliseconds(s.options.timeout_ms))) {
@@ -717,7 +717,7 @@ FleetSummary Fleet::Run(const std::atomic<bool>& stop,
       ++summary.versions[std::string(boot->app_description.version.view())];
     }
   }
-  summary.idle = settled == summary.devices;
+  summary.idle = summary.idle || settled == summary.devices;
   summary.updated = s.updated;
   summary.rolled_back = s.rolled_back;
   summary.failed = s.failed;

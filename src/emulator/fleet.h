@@ -94,7 +94,7 @@ struct FleetSummary {
   double duration_s = 0;
   double p50_update_s = 0;  // from the offer to the confirmation, over confirmed updates
   double p99_update_s = 0;
-  bool idle = false;  // every device had nothing left to do at the end
+  bool idle = false;  // every device had nothing left to do when the run stopped
   uint64_t checkins = 0;
   std::string initial_version;
   std::string project;
