@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job (README): installs what is missing, builds aloft (release), and walks through
+# The offline tour (README; the main demo is scripts/demo.sh): builds aloft (release) and walks through
 # the tools on the tutorial's partition table and a real ESP-IDF application image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
