@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The offline tour (README; the main demo is scripts/demo.sh): builds aloft (release) and walks through
-# the tools on the tutorial's partition table and a real ESP-IDF application image.
+# The offline tour of the tools (README; the main demo is scripts/demo.sh): installs what is
+# missing, builds aloft (release), and walks through the tools on the tutorial's partition table
+# and a real ESP-IDF application image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
