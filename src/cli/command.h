@@ -50,7 +50,12 @@ void AddReleaseCommands(CLI::App& app, CommandResult& result);
 void AddServerCommands(CLI::App& app, CommandResult& result);
 void AddRolloutCommands(CLI::App& app, CommandResult& result);
 void AddDevicesCommands(CLI::App& app, CommandResult& result);
+void AddFleetCommands(CLI::App& app, CommandResult& result);
 // `aloft image verify`: added to the `image` group by AddImageCommands.
 void AddImageVerifyCommand(CLI::App& image_group, CommandResult& result);
+// `aloft image make-test` (image_make_test_command.cc): added to the `image` group too.
+void AddImageMakeTestCommand(CLI::App& image_group, CommandResult& result);
+// `aloft device run` (device_run_command.cc): added to the `device` group by AddDeviceCommands.
+void AddDeviceRunCommand(CLI::App& device_group, CommandResult& result);
 
 }  // namespace aloft::cli

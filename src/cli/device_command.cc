@@ -463,6 +463,8 @@ void AddDeviceCommands(CLI::App& app, CommandResult& result) {
   reject->add_option("--flash", reject_args->flash, "The flash image")->required();
   reject->add_flag("--json", reject_args->json, "Print JSON");
   reject->callback([reject_args, &result] { result.exit_code = RunReject(*reject_args); });
+
+  AddDeviceRunCommand(*group, result);
 }
 
 }  // namespace aloft::cli

@@ -204,6 +204,7 @@ int RunBuild(const BuildArgs& args) {
   // A new chip: whatever device state lay beside an older file of this name is gone.
   std::error_code ignored;
   std::filesystem::remove(SidecarPath(args.output), ignored);
+  std::filesystem::remove_all(args.output + ".kv", ignored);  // `aloft device run`'s NVS
   const AppDescription& description = *info->app_description;
   std::printf("wrote %s: %s flash, partition table at %s, otadata blank\n", args.output.c_str(),
               args.flash_size.c_str(), Hex(table_offset).c_str());

@@ -636,6 +636,7 @@ void AddImageCommands(CLI::App& app, CommandResult& result) {
   info->callback([options, &result]() { result.exit_code = RunInfo(*options); });
 
   AddImageVerifyCommand(*image, result);
+  AddImageMakeTestCommand(*image, result);
 }
 
 }  // namespace aloft::cli

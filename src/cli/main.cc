@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   aloft::cli::AddServerCommands(app, result);
   aloft::cli::AddRolloutCommands(app, result);
   aloft::cli::AddDevicesCommands(app, result);
+  aloft::cli::AddFleetCommands(app, result);
 
   try {
     app.parse(argc, argv);

@@ -83,6 +83,9 @@ Status DeviceRuntime::Boot() {
   last_running_ = report->index;
   system_.set_running(report->index);
   last_boot_ = *report;
+  if (observer_ != nullptr) {
+    observer_->OnBoot(*report);
+  }
   agent_ = std::make_unique<agent::Agent>(
       agent_config_, agent::AgentPorts{flash_, crypto_, transport_, store_, system_, self_test_},
       layout_, device_);
@@ -95,7 +98,14 @@ Result<agent::StepResult> DeviceRuntime::RunCycle(uint32_t max_reboots) {
   }
   for (uint32_t reboots = 0;; ++reboots) {
     const uint64_t before = agent_->bytes_downloaded();
-    const agent::StepResult result = agent_->RunUntilBlocked();
+    agent::StepResult result = agent::StepResult::kProgress;
+    // At most as many steps as Agent::RunUntilBlocked allows, one at a time for the observer.
+    for (uint32_t i = 0; i < 10000 && result == agent::StepResult::kProgress; ++i) {
+      result = agent_->Step();
+      if (observer_ != nullptr) {
+        observer_->OnStep(*agent_, result);
+      }
+    }
     stats_.bytes_downloaded += agent_->bytes_downloaded() - before;
     if (result != agent::StepResult::kRebootRequested || reboots == max_reboots) {
       return result;

@@ -67,6 +67,20 @@ struct RuntimeStats {
   uint64_t bytes_downloaded = 0;
 };
 
+// Watches a device from outside, for the CLI's step-by-step output and the fleet's counters.
+// Called on the thread running the device; must not call back into the runtime.
+class RuntimeObserver {
+ public:
+  virtual ~RuntimeObserver() = default;
+  // After each successful Boot (the agent is not built yet).
+  virtual void OnBoot(const core::BootReport& report) { (void)report; }
+  // After each agent Step that RunCycle makes.
+  virtual void OnStep(const agent::Agent& agent, agent::StepResult result) {
+    (void)agent;
+    (void)result;
+  }
+};
+
 class DeviceRuntime {
  public:
   // `device` is copied: boot raises its eFuse secure version as a chip would.
@@ -89,6 +103,9 @@ class DeviceRuntime {
   // Virtual time: jump the clock to the agent's next wake-up.
   void SkipToWake();
 
+  // Null (the default) for none. REQUIRES: the observer outlives its use.
+  void set_observer(RuntimeObserver* observer) { observer_ = observer; }
+
   // Null before the first Boot.
   const agent::Agent* agent() const { return agent_.get(); }
   const std::optional<core::BootReport>& last_boot() const { return last_boot_; }
@@ -109,6 +126,7 @@ class DeviceRuntime {
   std::optional<core::BootReport> last_boot_;
   std::optional<int> last_running_;
   RuntimeStats stats_;
+  RuntimeObserver* observer_ = nullptr;
   std::array<std::byte, 4096> work_{};
 };
 

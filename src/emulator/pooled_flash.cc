@@ -194,4 +194,13 @@ void PooledFlash::Intern() {
   }
 }
 
+std::unique_ptr<PooledFlash> PooledFlash::Clone() {
+  Intern();
+  auto copy = std::unique_ptr<PooledFlash>(new PooledFlash(pool_, size_));
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    copy->slots_[i].shared = slots_[i].shared;
+  }
+  return copy;
+}
+
 }  // namespace aloft::emulator

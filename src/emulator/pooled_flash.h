@@ -59,6 +59,10 @@ class PooledFlash final : public port::Flash {
   static Result<std::unique_ptr<PooledFlash>> CreateFrom(std::shared_ptr<SectorPool> pool,
                                                          uint32_t size_bytes, ConstByteSpan image);
 
+  // Another chip holding the same bytes, sharing every sector through the pool (this flash's
+  // owned sectors are interned first). Cheap: a sector table. Counters start at zero.
+  std::unique_ptr<PooledFlash> Clone();
+
   // port::Flash, with EmulatedFlash's codes and reasons.
   Status Read(uint32_t offset, ByteSpan out) override;
   Status Write(uint32_t offset, ConstByteSpan data) override;

@@ -105,6 +105,25 @@ TEST(PooledFlash, ErasedSectors_CostNothing) {
   EXPECT_EQ(flash->owned_bytes(), 0u);
 }
 
+TEST(PooledFlash, Clone_SameBytesSharedSectorsIndependentAfterwards) {
+  auto pool = std::make_shared<SectorPool>();
+  auto original = PooledFlash::Create(pool, kChip).value();
+  std::vector<std::byte> data(0x1800, std::byte{0x5A});
+  ASSERT_TRUE(original->Write(0x1000, data).ok());  // two sectors, owned until interned
+  auto copy = original->Clone();
+  EXPECT_EQ(Contents(*copy), Contents(*original));
+  EXPECT_EQ(pool->sector_count(), 2u);
+  EXPECT_EQ(original->owned_bytes(), 0u);
+  EXPECT_EQ(copy->owned_bytes(), 0u);
+  // Erasing the copy leaves the original as it was.
+  ASSERT_TRUE(copy->Erase(0x1000, 0x1000).ok());
+  std::vector<std::byte> sector(0x1000);
+  ASSERT_TRUE(original->Read(0x1000, sector).ok());
+  EXPECT_EQ(sector[0], std::byte{0x5A});
+  ASSERT_TRUE(copy->Read(0x1000, sector).ok());
+  EXPECT_EQ(sector[0], std::byte{0xFF});
+}
+
 TEST(PooledFlash, BadSizes_InvalidArgument) {
   auto pool = std::make_shared<SectorPool>();
   EXPECT_EQ(PooledFlash::Create(pool, 0).status().code(), Status::Code::kInvalidArgument);
