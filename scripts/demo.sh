@@ -5,8 +5,9 @@
 # v1.0.0, v1.1.0 and a broken v1.2.0 whose self-test fails — and publishes them; starts a
 # fleet of emulated ESP32s on v1.0.0 (the real agent and boot logic, real TLS); rolls v1.1.0
 # out to 100% (every device updates and confirms); rolls v1.2.0 out (the devices that try it
-# roll back, and the rollout halts itself); prints what happened and where to look; stops
-# everything cleanly. No arguments. The offline tour of the tools is scripts/demo-offline.sh.
+# roll back, and the rollout halts itself); prints what happened, the dashboard's URL and the
+# admin token; stops everything cleanly (ALOFT_DEMO_KEEP=1: only once you press Enter). No
+# arguments. The offline tour of the tools is scripts/demo-offline.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,10 +47,7 @@ wait_for() {
 
 say "An update server: CA, TLS certificate, admin token, SQLite database"
 step "$aloft" server init --data data
-web=()
-# The dashboard (branch web) adds aloftd --web DIR; pass it when this aloftd has it.
-if "$aloftd" --help 2>/dev/null | grep -q -- '--web'; then web=(--web "$root/web"); fi
-"$aloftd" --data data --listen 127.0.0.1:0 "${web[@]}" >aloftd.out 2>aloftd.log &
+"$aloftd" --data data --listen 127.0.0.1:0 --web "$root/web" >aloftd.out 2>aloftd.log &
 aloftd_pid=$!
 wait_for 20 grep -q "listening on port" aloftd.out
 port=$(sed -n 's/^aloftd listening on port \([0-9]*\).*/\1/p' aloftd.out)
@@ -111,13 +109,17 @@ say "One device as the server sees it (its most recent events first)"
 step "$aloft" devices show "${server[@]}" sim-0001 --events 10
 
 say "Where to look"
-if ((${#web[@]})); then
-  echo "dashboard:   $url/   (trust $work/data/ca.pem)"
-else
-  echo "dashboard:   not in this aloftd build (the web branch adds aloftd --web)"
-fi
+echo "dashboard:   $url/   (log in with the admin token; the browser must trust $work/data/ca.pem)"
 echo "API:         curl --cacert $work/data/ca.pem -H 'Authorization: Bearer $token' $url/api/v1/rollouts"
 echo "admin token: $token"
+
+if [[ ${ALOFT_DEMO_KEEP:-0} == 1 ]]; then
+  echo
+  echo "ALOFT_DEMO_KEEP=1: aloftd keeps running for the dashboard; press Enter to stop it."
+  read -r _ || true
+else
+  echo "(run with ALOFT_DEMO_KEEP=1 to keep aloftd up and look at the dashboard before it stops)"
+fi
 
 say "Stopping aloftd (SIGTERM: it drains requests and flushes check-ins)"
 kill -TERM "$aloftd_pid"

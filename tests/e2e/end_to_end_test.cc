@@ -397,7 +397,7 @@ TEST_F(EndToEndTest, ServerDownDuringReporting_QueuedEventsArriveLaterIdempotent
   config.io_threads = 2;
   config.checkin_flush_interval_ms = 60'000;
   std::unique_ptr<server::Aloftd> restarted =
-      server::Aloftd::Start({server_->data_dir(), config, {}}).value();
+      server::Aloftd::Start({server_->data_dir(), config, {}, {}}).value();
   admin_->set_server(restarted.get());
   // The first answer to the queued batch is lost on the way back: the device sends it again.
   int lost = 0;
