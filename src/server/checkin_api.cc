@@ -1,9 +1,9 @@
 // POST /api/v1/check: a device asks whether there is an update for it (docs/protocol.md §2).
 // The hot path: the caller comes from the authenticator's cache, the rollouts (and the devices
 // that failed each, which are not offered it again) from the rollout cache, the decision from
-// rollout_policy.h, and the last-seen update goes to the check-in
-// buffer, so a check-in touches no database. The answer is bound to the device's nonce by the
-// freshness MAC (core/release/freshness.h) under the device's own secret.
+// rollout_policy.h, and the last-seen update goes to the check-in buffer, so a check-in touches
+// no database. The answer is bound to the device's nonce by the freshness MAC
+// (core/release/freshness.h) under the device's own secret.
 
 #include <algorithm>
 #include <string>
