@@ -1,8 +1,9 @@
 // POST /api/v1/check: a device asks whether there is an update for it (docs/protocol.md §2).
-// The hot path: the caller comes from the authenticator's cache, the rollouts from the rollout
-// cache, the decision from rollout_policy.h, and the last-seen update goes to the check-in
-// buffer, so a check-in touches no database. The answer is bound to the device's nonce by the
-// freshness MAC (core/release/freshness.h) under the device's own secret.
+// The hot path: the caller comes from the authenticator's cache, the rollouts (and the devices
+// that failed each, which are not offered it again) from the rollout cache, the decision from
+// rollout_policy.h, and the last-seen update goes to the check-in buffer, so a check-in touches
+// no database. The answer is bound to the device's nonce by the freshness MAC
+// (core/release/freshness.h) under the device's own secret.
 
 #include <algorithm>
 #include <string>
@@ -97,8 +98,9 @@ HttpResponse HandleCheckin(ApiContext& context, const HttpRequest& request) {
     return StoreError(rollouts.status(), "list active rollouts").ToResponse();
   }
   const RolloutSet& set = **rollouts;
-  const CheckinFacts facts{checkin.device_id, checkin.project,        checkin.chip,
-                           checkin.version,   checkin.secure_version, checkin.tags};
+  const std::vector<int64_t> failed_rollouts = set.FailedRollouts(checkin.device_id);
+  const CheckinFacts facts{checkin.device_id,      checkin.project, checkin.chip,   checkin.version,
+                           checkin.secure_version, checkin.tags,    failed_rollouts};
   const std::optional<size_t> choice = ChooseRollout(facts, set.rollouts);
   const int64_t now_ms = context.NowMs();
 

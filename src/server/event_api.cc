@@ -4,7 +4,10 @@
 // transaction with its effects (Store::RecordEvent), and the answer (2xx) is sent only after
 // all of them committed. Terminal events (confirmed, failed, rolled_back) re-evaluate their
 // rollout's halt rule; a halt is a compare-and-set on the rollout's state, so two servers
-// cannot undo each other's decisions.
+// cannot undo each other's decisions. A device whose latest state in a rollout becomes failed
+// or rolled_back is added to the rollout cache's failed set at once, so its next check-in
+// here is not offered that rollout again (other servers read it from the store within their
+// cache TTL).
 
 #include <boost/json/array.hpp>
 #include <map>
@@ -202,6 +205,7 @@ HttpResponse HandleEvents(ApiContext& context, const HttpRequest& request) {
   boost::json::array accepted;
   boost::json::array duplicates;
   std::set<int64_t> halt_candidates;
+  std::map<int64_t, UpdateState> latest_states;  // rollout id → the batch's last new state
   for (const Event& event : parsed->events) {
     Result<EventInsert> inserted = context.store.RecordEvent(event);
     if (!inserted.ok()) {
@@ -215,8 +219,16 @@ HttpResponse HandleEvents(ApiContext& context, const HttpRequest& request) {
     }
     accepted.emplace_back(event.event_id);
     context.metrics.CountEvent(event.state);
-    if (event.rollout_id.has_value() && IsTerminalState(event.state)) {
-      halt_candidates.insert(*event.rollout_id);
+    if (event.rollout_id.has_value()) {
+      latest_states[*event.rollout_id] = event.state;
+      if (IsTerminalState(event.state)) {
+        halt_candidates.insert(*event.rollout_id);
+      }
+    }
+  }
+  for (const auto& [rollout_id, state] : latest_states) {
+    if (IsFailureState(state)) {
+      context.rollouts.RecordFailure(rollout_id, parsed->device_id);
     }
   }
   for (int64_t rollout_id : halt_candidates) {

@@ -4,7 +4,9 @@
 // writes on this server (a new rollout, pause, resume, percent, a halt) call Invalidate, and
 // other servers against the same PostgreSQL pick the change up when their entries expire, so
 // several instances converge within the TTL. Alongside each release it keeps the published
-// RELEASE.json compacted to one line, ready to splice into a check-in answer.
+// RELEASE.json compacted to one line, ready to splice into a check-in answer, and with each
+// rollout the devices that failed it (Store::ListFailedRolloutDevices), which are not offered
+// it again; a failure reported to this server is added at once (RecordFailure).
 //
 // Thread-safe. Readers share immutable snapshots (shared_ptr), so a check-in never holds a
 // lock while it decides. A load that races with Invalidate is answered but not cached.
@@ -25,11 +27,16 @@
 
 namespace aloft::server {
 
-// The active rollouts of one (project, chip), oldest first, and each release's RELEASE.json as
-// one compact line (release_json[i] belongs to rollouts[i]).
+// The active rollouts of one (project, chip), oldest first, each release's RELEASE.json as one
+// compact line and each rollout's failed devices (release_json[i] and failed_devices[i] belong
+// to rollouts[i]; failed_devices[i] is sorted, unique).
 struct RolloutSet {
   std::vector<ActiveRollout> rollouts;
   std::vector<std::string> release_json;
+  std::vector<std::vector<std::string>> failed_devices;
+
+  // The ids of the rollouts the device failed (CheckinFacts::failed_rollouts), in set order.
+  std::vector<int64_t> FailedRollouts(std::string_view device_id) const;
 };
 
 struct RolloutCacheOptions {
@@ -48,6 +55,11 @@ class RolloutCache {
 
   // Forgets everything; the next Get of each pair reads the store.
   void Invalidate();
+
+  // The device's latest state in the rollout is now failed or rolled_back (its event has
+  // committed): cached sets holding the rollout list the device from now on, so its next
+  // check-in here is not offered the rollout again. A load already under way is not cached.
+  void RecordFailure(int64_t rollout_id, std::string_view device_id);
 
  private:
   struct Entry {

@@ -64,6 +64,48 @@ TEST_F(RolloutCacheTest, Entries_LiveForTheTtl_AndInvalidateDropsThem) {
   EXPECT_TRUE((*cache.Get("p", "esp32c3"))->rollouts.empty());
 }
 
+TEST_F(RolloutCacheTest, FailedDevices_LoadedWithTheRollouts_AndRecordFailureAddsAtOnce) {
+  const int64_t rollout = AddRollout();
+  const UpdateState states[] = {UpdateState::kRolledBack, UpdateState::kConfirmed,
+                                UpdateState::kFailed, UpdateState::kDownloading};
+  for (int i = 0; i < 4; ++i) {
+    Device device;
+    device.id = "dev-" + std::to_string(i);
+    device.token_hash = std::string(63, 'a') + static_cast<char>('0' + i);
+    device.project = "p";
+    device.chip = "esp32";
+    device.current_version = "0.9.0";
+    device.created_at_ms = kT0;
+    ASSERT_TRUE(store_->RegisterDevice(device).ok());
+    ASSERT_TRUE(
+        store_->UpsertRolloutDevice({rollout, device.id, states[i], "", kT0}, OnExisting::kReplace)
+            .ok());
+  }
+  RolloutCache cache(*store_, {std::chrono::milliseconds(2000), 100, [this] { return now_; }});
+  std::shared_ptr<const RolloutSet> before = *cache.Get("p", "esp32");
+  ASSERT_EQ(before->failed_devices.size(), 1u);
+  EXPECT_EQ(before->failed_devices[0], (std::vector<std::string>{"dev-0", "dev-2"}));
+  EXPECT_EQ(before->FailedRollouts("dev-0"), std::vector<int64_t>{rollout});
+  EXPECT_TRUE(before->FailedRollouts("dev-1").empty());
+  EXPECT_TRUE(before->FailedRollouts("dev-3").empty());
+
+  // dev-3 fails; its event committed on this server: the next Get sees it without a reload
+  // (the store's row is not even written here, and the TTL has not passed).
+  cache.RecordFailure(rollout, "dev-3");
+  cache.RecordFailure(rollout, "dev-3");      // twice: listed once
+  cache.RecordFailure(rollout + 1, "dev-1");  // a rollout not cached: nothing to do
+  std::shared_ptr<const RolloutSet> after = *cache.Get("p", "esp32");
+  EXPECT_EQ(after->failed_devices[0], (std::vector<std::string>{"dev-0", "dev-2", "dev-3"}));
+  EXPECT_EQ(after->FailedRollouts("dev-3"), std::vector<int64_t>{rollout});
+  EXPECT_TRUE(after->FailedRollouts("dev-1").empty());
+  // A reader's snapshot does not change under it.
+  EXPECT_EQ(before->failed_devices[0], (std::vector<std::string>{"dev-0", "dev-2"}));
+  // Past the TTL the store is the truth again (dev-3's row says downloading here).
+  now_ += std::chrono::milliseconds(2001);
+  EXPECT_EQ((*cache.Get("p", "esp32"))->failed_devices[0],
+            (std::vector<std::string>{"dev-0", "dev-2"}));
+}
+
 TEST(CompactJson, Table) {
   EXPECT_EQ(CompactJson("{ \"a\" : [1, 2] }"), R"({"a":[1,2]})");
   EXPECT_EQ(CompactJson("not json"), "not json");

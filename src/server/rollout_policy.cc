@@ -98,6 +98,12 @@ Status CheckEligibility(const CheckinFacts& device, const ActiveRollout& candida
   if (release.version == device.version) {
     return PermissionDenied("rollout: device already runs the release");
   }
+  // Offering it again would only repeat the failure (a crash-looping image boots again) until
+  // the rollout halts, and below the halt threshold it never would.
+  if (std::find(device.failed_rollouts.begin(), device.failed_rollouts.end(), rollout.id) !=
+      device.failed_rollouts.end()) {
+    return PermissionDenied("rollout: device failed this rollout");
+  }
   if (!InRolloutPercentage(rollout.id, device.device_id, rollout.percent_bp)) {
     return PermissionDenied("rollout: device is outside the rollout percentage");
   }
@@ -160,6 +166,10 @@ bool IsTerminalState(UpdateState state) {
       return false;
   }
   return false;
+}
+
+bool IsFailureState(UpdateState state) {
+  return state == UpdateState::kFailed || state == UpdateState::kRolledBack;
 }
 
 HaltDecision DecideHalt(const RolloutCounts& counts, double halt_failure_rate,

@@ -48,6 +48,9 @@ struct CheckinFacts {
   std::string_view version;  // the running firmware's version
   uint32_t secure_version = 0;
   std::span<const std::string> tags;  // sorted, unique (CanonicalTags)
+  // The rollouts in which the device's latest state is failed or rolled_back (any order): the
+  // rollout cache's RolloutSet::FailedRollouts.
+  std::span<const int64_t> failed_rollouts = {};
 };
 
 // Whether the device may be offered this rollout's release. OK, or the first rule that
@@ -59,6 +62,9 @@ struct CheckinFacts {
 //   kPermissionDenied   "rollout: device version is below min_version"
 //   kPermissionDenied   "rollout: device version cannot be ordered against min_version"
 //   kPermissionDenied   "rollout: device already runs the release"
+//   kPermissionDenied   "rollout: device failed this rollout" (its id is in failed_rollouts:
+//                       a device whose update failed or rolled back is not offered the same
+//                       rollout again; a new rollout of the release is offered afresh)
 //   kPermissionDenied   "rollout: device is outside the rollout percentage"
 //   then core::EvaluateUpdate's refusals for the device (newer version, secure_version floor,
 //   min_running_version; the server does not know the slot size, so size is not checked here —
@@ -73,6 +79,8 @@ std::optional<size_t> ChooseRollout(const CheckinFacts& device,
 
 // True for the states that end a device's part in a rollout: confirmed, failed, rolled_back.
 bool IsTerminalState(UpdateState state);
+// True for the terminal states that count as failures: failed, rolled_back.
+bool IsFailureState(UpdateState state);
 
 // The halt rule over a rollout's device counts: finished = confirmed + failed + rolled_back,
 // failures = failed + rolled_back; halt iff finished >= min_sample and failures / finished >

@@ -135,8 +135,11 @@ struct DeviceSpec {
   std::string version = "1.0.0";
   uint32_t secure_version = 1;
   std::vector<std::string> tags = {"beta", "lab"};
+  std::vector<int64_t> failed_rollouts;
 
-  CheckinFacts facts() const { return {id, project, chip, version, secure_version, tags}; }
+  CheckinFacts facts() const {
+    return {id, project, chip, version, secure_version, tags, failed_rollouts};
+  }
 };
 
 TEST(CheckEligibility, Table) {
@@ -184,6 +187,22 @@ TEST(CheckEligibility, Table) {
        PermissionDenied("rollout: device version cannot be ordered against min_version")},
       {"already on the release", [](DeviceSpec& d) { d.version = "2.0.0"; }, [](ActiveRollout&) {},
        PermissionDenied("rollout: device already runs the release")},
+      {"failed this rollout",
+       [](DeviceSpec& d) {
+         d.failed_rollouts = {7, 1};
+       },
+       [](ActiveRollout&) {}, PermissionDenied("rollout: device failed this rollout")},
+      {"failed other rollouts only",
+       [](DeviceSpec& d) {
+         d.failed_rollouts = {2, 7};
+       },
+       [](ActiveRollout&) {}, OkStatus()},
+      {"failed it, but now on the release",
+       [](DeviceSpec& d) {
+         d.version = "2.0.0";
+         d.failed_rollouts = {1};
+       },
+       [](ActiveRollout&) {}, PermissionDenied("rollout: device already runs the release")},
       {"outside the percentage", [](DeviceSpec&) {},
        [](ActiveRollout& c) { c.rollout.percent_bp = 0; },
        PermissionDenied("rollout: device is outside the rollout percentage")},
@@ -240,11 +259,37 @@ TEST(ChooseRollout, NewestEligibleReleaseWins) {
   EXPECT_EQ(ChooseRollout(device.facts(), {}), std::nullopt);
 }
 
+TEST(ChooseRollout, FailedRollout_NotOfferedAgain_NextEligibleWins) {
+  DeviceSpec device;
+  const std::vector<ActiveRollout> candidates = {MakeCandidate(1, 10, "1.5.0"),
+                                                 MakeCandidate(2, 11, "2.0.0")};
+  EXPECT_EQ(ChooseRollout(device.facts(), candidates), std::optional<size_t>(1));
+  device.failed_rollouts = {2};  // rolled back from 2.0.0: offered the older 1.5.0 instead
+  EXPECT_EQ(ChooseRollout(device.facts(), candidates), std::optional<size_t>(0));
+  device.failed_rollouts = {2, 1};
+  EXPECT_EQ(ChooseRollout(device.facts(), candidates), std::nullopt);
+  // Another device of the same rollouts is unaffected.
+  DeviceSpec other;
+  other.id = "c3-0002";
+  EXPECT_EQ(ChooseRollout(other.facts(), candidates), std::optional<size_t>(1));
+}
+
 TEST(ChooseRollout, SamePrecedence_LaterPublishedReleaseWins) {
   DeviceSpec device;
   std::vector<ActiveRollout> candidates = {MakeCandidate(1, 12, "2.0.0+b2"),
                                            MakeCandidate(2, 11, "2.0.0+b1")};
   EXPECT_EQ(ChooseRollout(device.facts(), candidates), std::optional<size_t>(0));
+}
+
+TEST(IsFailureState, Table) {
+  EXPECT_FALSE(IsFailureState(UpdateState::kOffered));
+  EXPECT_FALSE(IsFailureState(UpdateState::kDownloading));
+  EXPECT_FALSE(IsFailureState(UpdateState::kDownloaded));
+  EXPECT_FALSE(IsFailureState(UpdateState::kVerified));
+  EXPECT_FALSE(IsFailureState(UpdateState::kRebooting));
+  EXPECT_FALSE(IsFailureState(UpdateState::kConfirmed));
+  EXPECT_TRUE(IsFailureState(UpdateState::kFailed));
+  EXPECT_TRUE(IsFailureState(UpdateState::kRolledBack));
 }
 
 TEST(IsTerminalState, Table) {

@@ -212,6 +212,72 @@ TEST_P(RolloutScenarioTest, TenPercentThenAllThenFailuresHaltTheRollout) {
   EXPECT_EQ(stored->current_version, "1.0.0");
 }
 
+// A device whose update failed or rolled back is not offered the same rollout again (it would
+// download, and boot, the broken release at every check-in), while the rest of the fleet still
+// is; another rollout that applies to it is offered instead.
+TEST_P(RolloutScenarioTest, FailedDevice_NotOfferedTheSameRolloutAgain) {
+  std::unique_ptr<AloftdHarness> harness;
+  ALOFT_START_HARNESS(harness, GetParam());
+  const host::ReleaseKey key =
+      host::ReleaseKey::Generate(core::SignatureScheme::kEcdsaP256).value();
+  const int64_t v2 = harness->Publish(key, MakeSignedRelease(key, WithVersion("2.0.0")));
+  ASSERT_GT(v2, 0);
+  const int64_t rollout_id = harness->StartRollout("2.0.0", 100);
+  ASSERT_GT(rollout_id, 0);
+  const DeviceCredentials crashed = harness->Register("c3-crash");
+  const DeviceCredentials healthy = harness->Register("c3-fine");
+  const DeviceCredentials broken = harness->Register("c3-badsig");
+
+  for (const DeviceCredentials* device : {&crashed, &healthy, &broken}) {
+    EXPECT_EQ(CheckIn(*harness, *device, NonceFor(1, 1)).rollout_id, rollout_id) << device->id;
+  }
+  // The first boots 2.0.0, crashes and the bootloader rolls back; the third's download fails
+  // verification.
+  EXPECT_EQ(ReportEvent(*harness, crashed, "dl-1", "downloading", rollout_id).status, 200);
+  EXPECT_EQ(ReportEvent(*harness, crashed, "rb-1", "rolled_back", rollout_id,
+                        "boot: new image crashed, rolled back")
+                .status,
+            200);
+  EXPECT_EQ(
+      ReportEvent(*harness, broken, "f-1", "failed", rollout_id, "verify: sha256 mismatch").status,
+      200);
+
+  // At once (within the rollout cache's TTL): no update for them, the offer for the others.
+  EXPECT_FALSE(CheckIn(*harness, crashed, NonceFor(2, 2)).update);
+  EXPECT_FALSE(CheckIn(*harness, broken, NonceFor(3, 2)).update);
+  EXPECT_EQ(CheckIn(*harness, healthy, NonceFor(4, 2)).rollout_id, rollout_id);
+  // Not by the halt rule: 2 finished devices are below min_sample, the rollout is active.
+  host::HttpsClient admin = harness->Admin();
+  Reply status =
+      AloftdHarness::Call(admin, "GET", "/api/v1/rollouts/" + std::to_string(rollout_id));
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_EQ(status.json().at("state").as_string(), "active");
+
+  // The same once the rollout cache reloads from the store (as another server's would).
+  harness->server().context().rollouts.Invalidate();
+  EXPECT_FALSE(CheckIn(*harness, crashed, NonceFor(2, 3)).update);
+  EXPECT_FALSE(CheckIn(*harness, broken, NonceFor(3, 3)).update);
+  EXPECT_EQ(CheckIn(*harness, healthy, NonceFor(4, 3)).rollout_id, rollout_id);
+
+  // Another rollout that applies is offered to them (here an older fix release for everyone):
+  // the rule is per rollout, not per device.
+  const int64_t v15 = harness->Publish(key, MakeSignedRelease(key, WithVersion("1.5.0")), false);
+  ASSERT_GT(v15, 0);
+  const int64_t fix_rollout = harness->StartRollout("1.5.0", 100);
+  ASSERT_GT(fix_rollout, 0);
+  const Offer fix = CheckIn(*harness, crashed, NonceFor(2, 4));
+  EXPECT_EQ(fix.rollout_id, fix_rollout);
+  EXPECT_EQ(fix.release_id, v15);
+  EXPECT_EQ(CheckIn(*harness, healthy, NonceFor(4, 4)).rollout_id, rollout_id);  // newest wins
+
+  // The rollout's counts still show what happened.
+  status = AloftdHarness::Call(admin, "GET", "/api/v1/rollouts/" + std::to_string(rollout_id));
+  ASSERT_EQ(status.status, 200) << status.body;
+  const boost::json::value view = status.json();
+  EXPECT_EQ(view.at("counts").at("rolled_back").as_int64(), 1);
+  EXPECT_EQ(view.at("counts").at("failed").as_int64(), 1);
+}
+
 TEST_P(RolloutScenarioTest, NewestEligibleReleaseWinsAndTagsFilter) {
   std::unique_ptr<AloftdHarness> harness;
   ALOFT_START_HARNESS(harness, GetParam());

@@ -172,6 +172,10 @@ class Store {
                                                  std::string_view device_id) = 0;
   // Devices per state in the rollout (one GROUP BY). An unknown rollout counts all zeros.
   virtual Result<RolloutCounts> CountRolloutDevices(int64_t rollout_id) = 0;
+  // The ids of the devices whose latest state in the rollout is failed or rolled_back (the
+  // devices the rollout must not be offered to again), in byte order. An unknown rollout has
+  // none.
+  virtual Result<std::vector<std::string>> ListFailedRolloutDevices(int64_t rollout_id) = 0;
 
   // --- events ---
 

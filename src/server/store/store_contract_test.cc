@@ -760,6 +760,48 @@ TEST_P(StoreContractTest, RolloutDevice_Counts_OneGroupPerState) {
   EXPECT_EQ(store().CountRolloutDevices(other + 1)->total(), 0);
 }
 
+TEST_P(StoreContractTest, RolloutDevice_ListFailed_LatestStateFailedOrRolledBackInByteOrder) {
+  int64_t rollout = AddRollout(AddRelease());
+  int64_t other = AddRollout(AddRelease("2.0.0"));
+  // Ids chosen so byte order differs from a case-insensitive or natural order.
+  const std::string ids[] = {"dev-b", "dev-A", "dev-a", "dev-10", "dev-9", "dev-c"};
+  const UpdateState states[] = {UpdateState::kFailed,    UpdateState::kRolledBack,
+                                UpdateState::kConfirmed, UpdateState::kRolledBack,
+                                UpdateState::kFailed,    UpdateState::kOffered};
+  for (int i = 0; i < 6; ++i) {
+    Register(ids[i], 20 + i);
+    if (states[i] == UpdateState::kOffered) {  // the server's mark, not a device event
+      ASSERT_TRUE(store()
+                      .UpsertRolloutDevice({rollout, ids[i], states[i], "", kT0}, OnExisting::kKeep)
+                      .ok());
+    } else {
+      ASSERT_TRUE(store()
+                      .RecordEvent(MakeEvent(ids[i], "e-" + std::to_string(i), states[i], rollout))
+                      .ok());
+    }
+  }
+  // Per rollout: dev-c failed only the other one.
+  ASSERT_TRUE(store()
+                  .UpsertRolloutDevice({other, "dev-c", UpdateState::kFailed, "", kT0},
+                                       OnExisting::kReplace)
+                  .ok());
+  auto failed = store().ListFailedRolloutDevices(rollout);
+  ASSERT_TRUE(failed.ok()) << aloft::testing::DescribeStatus(failed.status());
+  EXPECT_THAT(*failed, ElementsAre("dev-10", "dev-9", "dev-A", "dev-b"));
+  EXPECT_THAT(*store().ListFailedRolloutDevices(other), ElementsAre("dev-c"));
+  EXPECT_TRUE(store().ListFailedRolloutDevices(other + 1)->empty());
+
+  // The latest state counts: a later event that is not a failure takes the device off the list,
+  // an offered mark (kKeep) does not.
+  ASSERT_TRUE(
+      store().RecordEvent(MakeEvent("dev-9", "e-later", UpdateState::kDownloading, rollout)).ok());
+  ASSERT_TRUE(store()
+                  .UpsertRolloutDevice({rollout, "dev-b", UpdateState::kOffered, "", kT0 + 20},
+                                       OnExisting::kKeep)
+                  .ok());
+  EXPECT_THAT(*store().ListFailedRolloutDevices(rollout), ElementsAre("dev-10", "dev-A", "dev-b"));
+}
+
 // --- events ---
 
 TEST_P(StoreContractTest, Event_New_StoredWithDeviceAndRolloutStateInOneGo) {

@@ -141,6 +141,10 @@ constexpr const char kCountDevicesByVersion[] =
     " GROUP BY project, chip, current_version";
 constexpr const char kCountRolloutDevices[] =
     "SELECT state, COUNT(*) FROM rollout_devices WHERE rollout_id = $1 GROUP BY state";
+// device_id sorts byte-wise on both backends (COLLATE "C" in PostgreSQL).
+constexpr const char kSelectFailedRolloutDevices[] =
+    "SELECT device_id FROM rollout_devices WHERE rollout_id = $1"
+    " AND state IN ('failed', 'rolled_back') ORDER BY device_id";
 
 constexpr const char kInsertEvent[] =
     "INSERT INTO events (device_id, event_id, rollout_id, release_id, state, progress_bytes,"
@@ -911,6 +915,17 @@ Result<RolloutCounts> SqlStore::CountRolloutDevices(int64_t rollout_id) {
         return OkStatus();
       }));
   return counts;
+}
+
+Result<std::vector<std::string>> SqlStore::ListFailedRolloutDevices(int64_t rollout_id) {
+  ALOFT_TRY_ASSIGN(auto session, Read());
+  std::vector<std::string> device_ids;
+  ALOFT_TRY(session->Query(kSelectFailedRolloutDevices, {SqlInt(rollout_id)},
+                           [&](const SqlRow& row) -> Status {
+                             device_ids.emplace_back(row.Text(0));
+                             return OkStatus();
+                           }));
+  return device_ids;
 }
 
 // --- events ---

@@ -62,6 +62,7 @@ class SqlStore final : public Store {
   Status UpsertRolloutDevice(const RolloutDevice& entry, OnExisting on_existing) override;
   Result<RolloutDevice> GetRolloutDevice(int64_t rollout_id, std::string_view device_id) override;
   Result<RolloutCounts> CountRolloutDevices(int64_t rollout_id) override;
+  Result<std::vector<std::string>> ListFailedRolloutDevices(int64_t rollout_id) override;
 
   Result<EventInsert> RecordEvent(const Event& event) override;
   Result<std::vector<Event>> ListDeviceEvents(std::string_view device_id, uint32_t limit) override;
