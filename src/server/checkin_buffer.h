@@ -30,8 +30,10 @@ namespace aloft::server {
 
 struct CheckinBufferOptions {
   std::chrono::milliseconds flush_interval{1'000};
-  // A batch is flushed early once this many devices are pending.
-  size_t flush_threshold = 5'000;
+  // A batch is flushed early once this many devices are pending: a burst of distinct devices
+  // (about 10 MB at 50,000). Not lower: under steady load each device would then be written
+  // several times per interval instead of once.
+  size_t flush_threshold = 50'000;
   // Past this many pending devices (the store has been failing), new check-ins are dropped.
   size_t max_pending = 1'000'000;
 };

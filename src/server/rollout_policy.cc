@@ -1,8 +1,7 @@
 #include "server/rollout_policy.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -11,6 +10,7 @@
 #include "core/release/manifest.h"
 #include "core/release/semantic_version.h"
 #include "core/release/version_policy.h"
+#include "server/credentials.h"
 
 namespace aloft::server {
 namespace {
@@ -29,10 +29,9 @@ uint32_t RolloutBucket(int64_t rollout_id, std::string_view device_id) {
   message += std::to_string(rollout_id);
   message.push_back('\0');
   message.append(device_id);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest);
-  const uint32_t prefix = (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) |
-                          (uint32_t{digest[2]} << 8) | uint32_t{digest[3]};
+  const std::array<std::byte, 32> digest = Sha256Digest(AsBytes(message));
+  const auto byte = [&digest](size_t i) { return static_cast<uint32_t>(digest[i]); };
+  const uint32_t prefix = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
   return prefix % kBucketCount;
 }
 
