@@ -16,6 +16,7 @@
 #include "core/format/app_image.h"
 #include "core/format/partition_csv.h"
 #include "core/format/partition_table.h"
+#include "core/hex.h"
 #include "core/signature/signature_verifier.h"
 #include "emulator/device_runtime.h"
 #include "emulator/pooled_flash.h"
@@ -36,30 +37,7 @@ double SecondsSince(Clock::time_point start) {
 }
 
 bool ParseHexBytes(std::string_view hex, std::span<std::byte> out) {
-  if (hex.size() != 2 * out.size()) {
-    return false;
-  }
-  const auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int high = nibble(hex[2 * i]);
-    const int low = nibble(hex[2 * i + 1]);
-    if (high < 0 || low < 0) {
-      return false;
-    }
-    out[i] = static_cast<std::byte>(high << 4 | low);
-  }
-  return true;
+  return core::HexDecode(hex, out).ok();
 }
 
 std::string ErrorOf(const host::HttpsReply& reply) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/port/transport_status.h"
 #include "esp_http_client.h"
 #include "esp_timer.h"
 #include "esp_tls_errors.h"
@@ -96,31 +97,6 @@ class Client {
  private:
   esp_http_client_handle_t handle_ = nullptr;
 };
-
-// The port's mapping of a final HTTP status that is not 2xx.
-Status StatusForHttp(int status) {
-  const uint32_t code = static_cast<uint32_t>(status);
-  if (status == 401) {
-    return Unauthenticated("transport: unauthenticated (401)", code);
-  }
-  if (status == 403) {
-    return PermissionDenied("transport: permission denied (403)", code);
-  }
-  if (status == 404) {
-    return NotFound("transport: not found (404)", code);
-  }
-  if (status == 416) {
-    return OutOfRange("transport: range not satisfiable (416)", code);
-  }
-  if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
-    return Unavailable("transport: server error", code);
-  }
-  if (status >= 400 && status <= 499) {
-    return InvalidArgument("transport: request refused (4xx)", code);
-  }
-  // 1xx as a final answer, or 3xx: redirects are not followed, the server is pinned.
-  return Unavailable("transport: unexpected status", code);
-}
 
 // Why esp_http_client_open failed, from what esp-tls recorded.
 Status ConnectionFailure(esp_http_client_handle_t client, esp_err_t err) {
@@ -286,7 +262,7 @@ Result<port::PostResult> HttpClientTransport::Post(std::string_view path,
   }
   if (*http_status < 200 || *http_status > 299) {
     ResetCaptures(headers);  // captures are filled on success only
-    return StatusForHttp(*http_status);
+    return port::TransportStatusForHttp(*http_status);
   }
   const int64_t announced = esp_http_client_get_content_length(c);
   if (announced > static_cast<int64_t>(response_body.size())) {
@@ -357,7 +333,7 @@ Status HttpClientTransport::Get(std::string_view path, uint32_t range_start,
     return http_status.status();
   }
   if (*http_status < 200 || *http_status > 299) {
-    return StatusForHttp(*http_status);
+    return port::TransportStatusForHttp(*http_status);
   }
   uint32_t first_byte = 0;
   uint32_t total_size = 0;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/port/transport_status.h"
 #include "ports/host/pinned_tls.h"
 
 namespace aloft::host {
@@ -84,31 +85,6 @@ std::optional<ContentRange> ParseContentRange(std::string_view value) {
     range.total = *total;
   }
   return range;
-}
-
-// The port's mapping of a final HTTP status that is not 2xx.
-Status StatusForHttp(long status) {
-  const uint32_t code = static_cast<uint32_t>(status);
-  if (status == 401) {
-    return Unauthenticated("transport: unauthenticated (401)", code);
-  }
-  if (status == 403) {
-    return PermissionDenied("transport: permission denied (403)", code);
-  }
-  if (status == 404) {
-    return NotFound("transport: not found (404)", code);
-  }
-  if (status == 416) {
-    return OutOfRange("transport: range not satisfiable (416)", code);
-  }
-  if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
-    return Unavailable("transport: server error", code);
-  }
-  if (status >= 400 && status <= 499) {
-    return InvalidArgument("transport: request refused (4xx)", code);
-  }
-  // 1xx as a final answer, 3xx (redirects are not followed: the server is pinned), nonsense.
-  return Unavailable("transport: unexpected status", code);
 }
 
 }  // namespace
@@ -448,7 +424,7 @@ Status CurlTransport::Perform(internal::CurlExchange& x) {
       status = StatusForCurl(code, ClassifyCertificateFailure(code, error_text));
     }
   } else if (!x.success_status()) {
-    status = StatusForHttp(x.status);
+    status = port::TransportStatusForHttp(static_cast<int>(x.status));
     last_error_ = "HTTP " + std::to_string(x.status);
     if (!x.error_body.empty()) {
       last_error_ += ": " + x.error_body;
