@@ -90,15 +90,17 @@ std::unique_ptr<Session> OpenSession(const std::string& flash_path) {
   return session;
 }
 
-// The running slot for install/confirm/reject, or nullopt after saying the device must boot.
-std::optional<int> Running(const Session& session, const std::string& flash_path) {
-  if (!session.sidecar.running.has_value()) {
+// A session on a device that runs firmware (install/confirm/reject), or null after saying why
+// (the device must boot first).
+std::unique_ptr<Session> OpenRunningSession(const std::string& flash_path) {
+  std::unique_ptr<Session> session = OpenSession(flash_path);
+  if (session != nullptr && !session->sidecar.running.has_value()) {
     ReportError(flash_path +
                 ": the device is not running any firmware yet: run 'aloft device boot --flash " +
                 flash_path + "' first");
-    return std::nullopt;
+    return nullptr;
   }
-  return session.sidecar.running;
+  return session;
 }
 
 // ---- boot ----
@@ -242,14 +244,11 @@ struct InstallArgs {
 };
 
 int RunInstall(const InstallArgs& args) {
-  std::unique_ptr<Session> session = OpenSession(args.flash);
+  std::unique_ptr<Session> session = OpenRunningSession(args.flash);
   if (session == nullptr) {
     return kExitFailure;
   }
-  const std::optional<int> running = Running(*session, args.flash);
-  if (!running.has_value()) {
-    return kExitFailure;
-  }
+  const int running = *session->sidecar.running;
   std::optional<std::vector<std::byte>> image = ReadFileOrReport(args.app);
   if (!image.has_value()) {
     return kExitFailure;
@@ -265,7 +264,7 @@ int RunInstall(const InstallArgs& args) {
   StreamInstallerBuffer<> installer(flash, crypto, session->device.layout, session->config);
   const ConstByteSpan bytes(*image);
   Result<InstallResult> result = [&]() -> Result<InstallResult> {
-    ALOFT_TRY(installer.Begin(*running, static_cast<uint32_t>(bytes.size())));
+    ALOFT_TRY(installer.Begin(running, static_cast<uint32_t>(bytes.size())));
     for (size_t done = 0; done < bytes.size(); done += args.chunk) {
       ALOFT_TRY(
           installer.Write(bytes.subspan(done, std::min<size_t>(args.chunk, bytes.size() - done))));
@@ -286,9 +285,7 @@ int RunInstall(const InstallArgs& args) {
   if (!result.ok()) {
     if (std::string_view(result.status().reason()) == "app image: built for another chip" &&
         image->size() > kHeaderChipIdOffset + 1 && installer.chip_id().has_value()) {
-      const uint16_t chip = static_cast<uint16_t>(
-          static_cast<uint16_t>((*image)[kHeaderChipIdOffset]) |
-          static_cast<uint16_t>(static_cast<uint16_t>((*image)[kHeaderChipIdOffset + 1]) << 8));
+      const uint16_t chip = LoadLe16(*image, kHeaderChipIdOffset);
       const std::string_view name = ChipName(chip);
       return ReportError(args.app + ": app image: built for " +
                          (name.empty() ? "chip id " + std::to_string(chip) : std::string(name)) +
@@ -325,59 +322,53 @@ struct TrialArgs {
 };
 
 int RunConfirm(const TrialArgs& args) {
-  std::unique_ptr<Session> session = OpenSession(args.flash);
+  std::unique_ptr<Session> session = OpenRunningSession(args.flash);
   if (session == nullptr) {
     return kExitFailure;
   }
-  const std::optional<int> running = Running(*session, args.flash);
-  if (!running.has_value()) {
-    return kExitFailure;
-  }
+  const int running = *session->sidecar.running;
   Result<uint32_t> efuse =
-      ConfirmRunningApp(*session->device.flash, session->device.layout, session->config, *running);
+      ConfirmRunningApp(*session->device.flash, session->device.layout, session->config, running);
   if (!efuse.ok()) {
-    return ReportFailure(args.flash + ": confirm " + AppPartitionName(*running), efuse.status());
+    return ReportFailure(args.flash + ": confirm " + AppPartitionName(running), efuse.status());
   }
   session->sidecar.efuse_secure_version = *efuse;
   if (!SaveSidecar(args.flash, session->sidecar)) {
     return kExitFailure;
   }
-  const std::string label = Label(session->device.layout, *running);
+  const std::string label = Label(session->device.layout, running);
   if (args.json) {
-    PrintJson(boost::json::object{{"slot", AppPartitionName(*running)},
+    PrintJson(boost::json::object{{"slot", AppPartitionName(running)},
                                   {"label", label},
                                   {"state", "valid"},
                                   {"efuse_secure_version", *efuse}});
   } else {
-    std::printf("confirmed %s (%s): state valid, rollback cancelled\n", AppPartitionName(*running),
+    std::printf("confirmed %s (%s): state valid, rollback cancelled\n", AppPartitionName(running),
                 label.c_str());
   }
   return kExitOk;
 }
 
 int RunReject(const TrialArgs& args) {
-  std::unique_ptr<Session> session = OpenSession(args.flash);
+  std::unique_ptr<Session> session = OpenRunningSession(args.flash);
   if (session == nullptr) {
     return kExitFailure;
   }
-  const std::optional<int> running = Running(*session, args.flash);
-  if (!running.has_value()) {
-    return kExitFailure;
-  }
+  const int running = *session->sidecar.running;
   host::OpensslCrypto crypto;
   std::vector<std::byte> work(kMinFlashImageWorkSize);
   if (Status status = RejectRunningApp(*session->device.flash, crypto, session->device.layout,
                                        session->config, work);
       !status.ok()) {
-    return ReportFailure(args.flash + ": reject " + AppPartitionName(*running), status);
+    return ReportFailure(args.flash + ": reject " + AppPartitionName(running), status);
   }
-  const std::string label = Label(session->device.layout, *running);
+  const std::string label = Label(session->device.layout, running);
   if (args.json) {
     PrintJson(boost::json::object{
-        {"slot", AppPartitionName(*running)}, {"label", label}, {"state", "invalid"}});
+        {"slot", AppPartitionName(running)}, {"label", label}, {"state", "invalid"}});
   } else {
     std::printf("rejected %s (%s): state invalid; the next boot rolls back\n",
-                AppPartitionName(*running), label.c_str());
+                AppPartitionName(running), label.c_str());
   }
   return kExitOk;
 }

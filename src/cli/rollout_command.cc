@@ -42,14 +42,16 @@ std::string ReleaseQuery(const Target& target) {
   return query;
 }
 
-// The rollout id the target names, or nullopt after printing why.
+// The rollout id the target names, or nullopt after printing why; `exit_code` then says
+// whether that was a usage error (no rollout named) or a failure.
 std::optional<int64_t> ResolveRollout(host::HttpsClient& client, const ServerOptions& server,
-                                      const Target& target) {
+                                      const Target& target, int& exit_code) {
+  exit_code = kExitFailure;
   if (target.rollout_id > 0) {
     return target.rollout_id;
   }
   if (target.release.empty()) {
-    ReportError("name the rollout with --release VERSION|ID or --rollout ID", kExitUsage);
+    exit_code = ReportError("name the rollout with --release VERSION|ID or --rollout ID", kExitUsage);
     return std::nullopt;
   }
   std::optional<boost::json::value> list =
@@ -206,10 +208,11 @@ int RunChange(const ChangeOptions& options) {
   if (!client.has_value()) {
     return kExitFailure;
   }
-  const std::optional<int64_t> id = ResolveRollout(*client, options.server, options.target);
+  int exit_code = kExitFailure;
+  const std::optional<int64_t> id =
+      ResolveRollout(*client, options.server, options.target, exit_code);
   if (!id.has_value()) {
-    return options.target.release.empty() && options.target.rollout_id <= 0 ? kExitUsage
-                                                                            : kExitFailure;
+    return exit_code;
   }
   boost::json::object body;
   if (options.action == "percent") {
@@ -239,10 +242,11 @@ int RunStatus(const StatusOptions& options) {
   if (!client.has_value()) {
     return kExitFailure;
   }
-  const std::optional<int64_t> id = ResolveRollout(*client, options.server, options.target);
+  int exit_code = kExitFailure;
+  const std::optional<int64_t> id =
+      ResolveRollout(*client, options.server, options.target, exit_code);
   if (!id.has_value()) {
-    return options.target.release.empty() && options.target.rollout_id <= 0 ? kExitUsage
-                                                                            : kExitFailure;
+    return exit_code;
   }
   std::optional<boost::json::value> rollout =
       CallOrReport(*client, options.server, "GET", "/api/v1/rollouts/" + std::to_string(*id));

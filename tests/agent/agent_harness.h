@@ -400,6 +400,28 @@ class ScriptedSelfTest final : public agent::SelfTest {
 
 // An ESP32 (tutorial partition table, Secure Boot v2 with one ECDSA P-256 key) running release
 // v1 in ota_0, with its agent, a fake server and virtual time.
+// Runs `runtime`'s cycles, skipping virtual time between them, until `done` holds, the agent
+// dies or `max_cycles` pass. Returns the last cycle's result.
+inline Result<agent::StepResult> RunCyclesUntil(emulator::DeviceRuntime& runtime,
+                                                const std::function<bool()>& done,
+                                                int max_cycles) {
+  Result<agent::StepResult> result = agent::StepResult::kWaiting;
+  for (int i = 0; i < max_cycles; ++i) {
+    result = runtime.RunCycle();
+    if (!result.ok() || *result == agent::StepResult::kDead || done()) {
+      return result;
+    }
+    runtime.SkipToWake();
+  }
+  return result;
+}
+
+// The agent is settled: idle, every report delivered, and the last check-in said "no update".
+inline bool IsSettled(const agent::Agent* a) {
+  return a != nullptr && a->phase() == agent::Phase::kIdle && a->record().report_count == 0 &&
+         a->last_event() == agent::Event::kCheckinNone;
+}
+
 class AgentRig {
  public:
   static constexpr const char* kDeviceId = "esp32-0001";
@@ -460,22 +482,12 @@ class AgentRig {
     if (!runtime_) {
       PowerOn();
     }
-    Result<agent::StepResult> result = agent::StepResult::kWaiting;
-    for (int i = 0; i < max_cycles; ++i) {
-      result = runtime_->RunCycle();
-      if (!result.ok() || *result == agent::StepResult::kDead || done()) {
-        return result;
-      }
-      runtime_->SkipToWake();
-    }
-    return result;
+    return RunCyclesUntil(*runtime_, done, max_cycles);
   }
 
   // The device is settled: idle, every report delivered.
   bool Settled() const {
-    const agent::Agent* a = runtime_ ? runtime_->agent() : nullptr;
-    return a != nullptr && a->phase() == agent::Phase::kIdle && a->record().report_count == 0 &&
-           a->last_event() == agent::Event::kCheckinNone;
+    return IsSettled(runtime_ ? runtime_->agent() : nullptr);
   }
 
   std::string RunningVersion() const {

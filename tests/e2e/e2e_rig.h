@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "agent/agent.h"
-#include "agent/agent_harness.h"  // MemoryKeyValue (power shared with a FaultyFlash)
+#include "agent/agent_harness.h"  // MemoryKeyValue, RunCyclesUntil, IsSettled
 #include "core/hex.h"
 #include "emulator/device_runtime.h"
 #include "emulator/test_image.h"
@@ -240,22 +240,12 @@ class E2eDevice {
     if (!runtime_) {
       PowerOn();
     }
-    Result<agent::StepResult> result = agent::StepResult::kWaiting;
-    for (int i = 0; i < max_cycles; ++i) {
-      result = runtime_->RunCycle();
-      if (!result.ok() || *result == agent::StepResult::kDead || done()) {
-        return result;
-      }
-      runtime_->SkipToWake();
-    }
-    return result;
+    return RunCyclesUntil(*runtime_, done, max_cycles);
   }
 
   // Idle, every report delivered, and the last check-in said "no update".
   bool Settled() const {
-    const agent::Agent* a = agent();
-    return a != nullptr && a->phase() == agent::Phase::kIdle && a->record().report_count == 0 &&
-           a->last_event() == agent::Event::kCheckinNone;
+    return IsSettled(agent());
   }
   // Runs until Settled; fails the test if it does not get there.
   void Settle(int max_cycles = 100) {
