@@ -17,7 +17,8 @@
 #
 # Knobs (environment): DURATION (5), ROUNDS (3), WORKERS ("1 2": aloftd io_threads, nginx
 # worker_processes), CONNECTIONS ("64 1000"), KINDS ("check download"), DEVICES (10000),
-# FILE_MIB (8), NGINX_PORT (18445).
+# FILE_MIB (8), NGINX_PORT (18445), ALOFTD_ENV (assignments for aloftd alone, as `env` takes
+# them: "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" tried other allocators).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +74,7 @@ start_ours() {  # workers pin_prefix...
   local workers=$1
   shift
   printf '{"listen":"127.0.0.1:0","io_threads":%s,"log_level":"warn"}\n' "$workers" >"$DATA/aloftd.conf"
-  "$@" "$ALOFTD" --data "$DATA" >"$WORK/ours.out" 2>"$WORK/ours.err" &
+  env ${ALOFTD_ENV:-} "$@" "$ALOFTD" --data "$DATA" >"$WORK/ours.out" 2>"$WORK/ours.err" &
   OUR_PID=$!
   OUR_PORT=""
   local i

@@ -26,13 +26,14 @@ DeviceSecret Authenticator::SecretOf(std::string_view device_id) const {
   return DeriveDeviceSecret(master_key_, device_id);
 }
 
-ApiResult<Caller> Authenticator::Lookup(const std::string& key,
+template <typename Cache>
+ApiResult<Caller> Authenticator::Lookup(Cache& cache, const typename Cache::key_type& key,
                                         const std::function<ApiResult<Caller>()>& load) {
   const auto now = options_.clock();
   {
     std::shared_lock lock(mutex_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.expires > now) {
+    auto it = cache.find(key);
+    if (it != cache.end() && it->second.expires > now) {
       return it->second.caller;
     }
   }
@@ -41,10 +42,11 @@ ApiResult<Caller> Authenticator::Lookup(const std::string& key,
     return loaded;
   }
   std::unique_lock lock(mutex_);
-  if (cache_.size() >= options_.max_cached) {
-    cache_.clear();
+  if (token_cache_.size() + certificate_cache_.size() >= options_.max_cached) {
+    token_cache_.clear();
+    certificate_cache_.clear();
   }
-  cache_[key] = Entry{loaded.value(), now + options_.cache_ttl};
+  cache[key] = Entry{loaded.value(), now + options_.cache_ttl};
   return loaded;
 }
 
@@ -57,8 +59,9 @@ ApiResult<Caller> Authenticator::Authenticate(const HttpRequest& request) {
     if (!IsWellFormedToken(*token)) {
       return Unauthorized("invalid_token", "the bearer token is not a valid token");
     }
-    const std::string hash = TokenHash(*token);
-    return Lookup(hash, [&]() -> ApiResult<Caller> {
+    const TokenDigest digest = Sha256Digest(AsBytes(*token));
+    return Lookup(token_cache_, digest, [&]() -> ApiResult<Caller> {
+      const std::string hash = HexEncode(digest);  // as the store keeps it (TokenHash)
       Result<Device> device = store_.FindDeviceByTokenHash(hash);
       // The store found the row by this hash; comparing again in constant time costs nothing
       // and does not depend on how the database compares.
@@ -83,7 +86,7 @@ ApiResult<Caller> Authenticator::Authenticate(const HttpRequest& request) {
     if (!IsValidDeviceId(device_id)) {
       return Unauthorized("unknown_device", "the client certificate's CN is not a device id");
     }
-    return Lookup("cert:" + device_id, [&]() -> ApiResult<Caller> {
+    return Lookup(certificate_cache_, device_id, [&]() -> ApiResult<Caller> {
       Result<Device> device = store_.GetDevice(device_id);
       if (device.ok()) {
         return Caller{Caller::Role::kDevice, device->id, SecretOf(device->id)};

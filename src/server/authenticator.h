@@ -9,13 +9,16 @@
 //
 // Thread-safe: Authenticate may be called from every handler thread at once.
 
+#include <array>
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 
 #include "server/api_error.h"
 #include "server/credentials.h"
@@ -63,13 +66,30 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires;
   };
 
-  ApiResult<Caller> Lookup(const std::string& key, const std::function<ApiResult<Caller>()>& load);
+  using TokenDigest = std::array<std::byte, 32>;
+  // A token's SHA-256 is uniformly distributed: its first bytes are a good enough hash.
+  struct TokenDigestHash {
+    using is_avalanching = void;  // tells the flat map not to mix it again
+    size_t operator()(const TokenDigest& digest) const {
+      size_t hash = 0;
+      std::memcpy(&hash, digest.data(), sizeof(hash));
+      return hash;
+    }
+  };
+
+  template <typename Cache>
+  ApiResult<Caller> Lookup(Cache& cache, const typename Cache::key_type& key,
+                           const std::function<ApiResult<Caller>()>& load);
 
   Store& store_;
   MasterKey master_key_;
   AuthenticatorOptions options_;
   std::shared_mutex mutex_;
-  std::unordered_map<std::string, Entry> cache_;  // token hash, or "cert:" + device id
+  // Keyed by the binary digest rather than its hex: no string to build or hash per request.
+  // Open addressing (entries inline, no node per entry): a lookup in a cache of the whole fleet
+  // touches fewer cache lines.
+  boost::unordered_flat_map<TokenDigest, Entry, TokenDigestHash> token_cache_;
+  boost::unordered_flat_map<std::string, Entry, boost::hash<std::string>> certificate_cache_;
 };
 
 }  // namespace aloft::server

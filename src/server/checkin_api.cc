@@ -12,71 +12,10 @@
 #include "core/release/freshness.h"
 #include "server/api_handlers.h"
 #include "server/api_json.h"
-#include "server/json_fields.h"
+#include "server/checkin_request.h"
 #include "server/rollout_policy.h"
 
 namespace aloft::server {
-namespace {
-
-constexpr size_t kNonceHexChars = 2 * core::kCheckinNonceSize;
-
-struct CheckinRequest {
-  std::string device_id;
-  std::string project;
-  std::string chip;
-  std::string version;
-  uint32_t secure_version = 0;
-  std::vector<std::string> tags;
-  std::string nonce_hex;
-  std::string nonce;  // the 16 bytes
-};
-
-ApiResult<CheckinRequest> ParseCheckin(const std::string& body) {
-  ApiResult<boost::json::object> object = ParseJsonObject(body, "check-in");
-  if (!object.ok()) {
-    return object.error();
-  }
-  JsonFields fields(*object, "check-in");
-  CheckinRequest checkin;
-  checkin.device_id = fields.String("device_id", kMaxIdBytes);
-  checkin.project = fields.String("project", 32);
-  checkin.chip = fields.String("chip", 16);
-  checkin.version = fields.String("version", 32);
-  checkin.secure_version = static_cast<uint32_t>(fields.Integer("secure_version", 0, UINT32_MAX));
-  checkin.tags = fields.OptionalStringArray("tags", kMaxTags, kMaxIdBytes);
-  checkin.nonce_hex = fields.String("nonce", kNonceHexChars);
-  if (fields.ok() && !IsValidDeviceId(checkin.device_id)) {
-    fields.FailField("device_id", "must be 1 to 64 of A-Z a-z 0-9 . _ -");
-  }
-  if (fields.ok() && !IsValidManifestText(checkin.project)) {
-    fields.FailField("project", "must be 1 to 32 printable ASCII characters without spaces");
-  }
-  if (fields.ok() && !IsKnownChipName(checkin.chip)) {
-    fields.FailField("chip", "is not a known chip name (esp32, esp32c3, esp32s3, ...)");
-  }
-  if (fields.ok() && !IsValidManifestText(checkin.version)) {
-    fields.FailField("version", "must be 1 to 32 printable ASCII characters without spaces");
-  }
-  if (fields.ok() && !std::all_of(checkin.tags.begin(), checkin.tags.end(),
-                                  [](const std::string& tag) { return IsValidTag(tag); })) {
-    fields.FailField("tags", "items must be 1 to 64 of A-Z a-z 0-9 . _ - : = /");
-  }
-  if (fields.ok()) {
-    std::optional<std::string> nonce = HexDecode(checkin.nonce_hex);
-    if (checkin.nonce_hex.size() != kNonceHexChars || !nonce.has_value()) {
-      fields.FailField("nonce", "must be 32 hex digits (16 random bytes)");
-    } else {
-      checkin.nonce = std::move(*nonce);
-    }
-  }
-  if (std::optional<ApiError> error = fields.Finish()) {
-    return *error;
-  }
-  checkin.tags = CanonicalTags(std::move(checkin.tags));
-  return checkin;
-}
-
-}  // namespace
 
 HttpResponse HandleCheckin(ApiContext& context, const HttpRequest& request) {
   ApiResult<Caller> caller = context.auth.RequireDevice(request);
@@ -133,8 +72,8 @@ HttpResponse HandleCheckin(ApiContext& context, const HttpRequest& request) {
   }
 
   const std::array<std::byte, 32> body_digest = Sha256Digest(AsBytes(body));
-  const core::FreshnessClaim claim{checkin.device_id, AsBytes(checkin.nonce),
-                                   static_cast<uint64_t>(now_ms), body_digest};
+  const core::FreshnessClaim claim{checkin.device_id, checkin.nonce, static_cast<uint64_t>(now_ms),
+                                   body_digest};
   Result<std::array<std::byte, core::kFreshnessMacSize>> mac =
       core::ComputeFreshnessMac(context.crypto, caller->secret, claim);
   if (!mac.ok()) {
@@ -150,6 +89,7 @@ HttpResponse HandleCheckin(ApiContext& context, const HttpRequest& request) {
 
   HttpResponse response;
   response.status = 200;
+  response.headers.Reserve(3);
   response.headers.Add("Content-Type", "application/json");
   response.headers.Add("Cache-Control", "no-store");
   response.headers.Add("X-Aloft-Freshness", HexEncode(*mac));

@@ -1,5 +1,7 @@
 #include "server/checkin_buffer.h"
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace aloft::server {
@@ -96,12 +98,14 @@ size_t CheckinBuffer::pending() const {
 
 Status CheckinBuffer::Flush() {
   std::lock_guard flush_lock(flush_mutex_);
-  std::unordered_map<std::string, DeviceCheckin> checkins;
+  boost::unordered_flat_map<std::string, DeviceCheckin, boost::hash<std::string>> checkins;
   std::vector<RolloutDevice> offers;
   {
     std::lock_guard lock(mutex_);
     checkins.swap(checkins_);
     offers.swap(offers_);
+    // The same devices will check in again: room for them now, not by rehashing as they come.
+    checkins_.reserve(std::min(checkins.size(), options_.flush_threshold));
   }
   Status result = OkStatus();
   if (!checkins.empty()) {

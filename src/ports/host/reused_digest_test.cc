@@ -1,7 +1,10 @@
 #include "ports/host/reused_digest.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +47,28 @@ TEST(ReusedHmacSha256, Rfc4231Vectors_KeyChangesBetweenCalls) {
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     EXPECT_EQ(HmacOf(key1, "Hi There"),
               "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  }
+}
+
+// The RFC 2104 construction against OpenSSL's own HMAC, for keys shorter than, equal to and
+// longer than a block (hashed first) and messages of every small length.
+TEST(ReusedHmacSha256, MatchesOpensslHmac_ForRandomKeysAndMessages) {
+  std::mt19937 random(7);
+  for (size_t key_size : {0u, 1u, 16u, 32u, 63u, 64u, 65u, 131u, 200u}) {
+    for (size_t message_size = 0; message_size < 300; message_size += 7) {
+      std::string key(key_size, '\0');
+      std::string message(message_size, '\0');
+      for (char& c : key) c = static_cast<char>(random());
+      for (char& c : message) c = static_cast<char>(random());
+      std::array<std::byte, 32> expected{};
+      unsigned int expected_size = 0;
+      ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                     reinterpret_cast<unsigned char*>(expected.data()), &expected_size),
+                nullptr);
+      ASSERT_EQ(expected_size, 32u);
+      EXPECT_EQ(HmacOf(key, message), Hex(expected)) << key_size << " " << message_size;
+    }
   }
 }
 

@@ -132,6 +132,25 @@ const std::string* HttpHeaders::Find(std::string_view name) const {
   return nullptr;
 }
 
+void HttpRequest::Clear() {
+  method.clear();
+  target.clear();
+  path.clear();
+  query.clear();
+  path_params.clear();
+  headers.Clear();
+  // A large upload's buffer is not worth keeping for the check-ins that follow.
+  constexpr size_t kKeptBodyCapacity = 64 * 1024;
+  if (body.capacity() > kKeptBodyCapacity) {
+    std::string().swap(body);
+  } else {
+    body.clear();
+  }
+  remote_address.clear();
+  remote_port = 0;
+  client_cn.reset();
+}
+
 const std::string* HttpRequest::Query(std::string_view name) const {
   return FindParam(query, name);
 }

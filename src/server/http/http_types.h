@@ -50,6 +50,10 @@ class HttpHeaders {
   void Set(std::string name, std::string value);
   // Removes every field of that name.
   void Remove(std::string_view name);
+  // Removes every field (the storage is kept for the next request).
+  void Clear() { fields_.clear(); }
+  // Room for `count` fields without reallocating (a hot handler that knows its answer's fields).
+  void Reserve(size_t count) { fields_.reserve(count); }
   // The value of the first field of that name, or nullptr. The pointer lives as long as this
   // object is not modified.
   const std::string* Find(std::string_view name) const;
@@ -83,6 +87,10 @@ struct HttpRequest {
   std::optional<std::string> client_cn;
 
   const std::string* Header(std::string_view name) const { return headers.Find(name); }
+  // Back to a default-constructed request, keeping the strings' and vectors' storage, so a
+  // keep-alive connection reuses one request object (fewer allocations per request). A new
+  // member must be reset here too.
+  void Clear();
   // The first query parameter of that name, or nullptr.
   const std::string* Query(std::string_view name) const;
   // The path parameter of that name ("{sha256}" → "sha256"), or nullptr.

@@ -92,6 +92,15 @@ bool RunCatching(const char* what, F&& f) noexcept {
   return false;
 }
 
+// SSL_get_error reads this thread's error queue, so it must be empty before each TLS call. Only
+// a failed call leaves entries, and peeking is far cheaper than ERR_clear_error (which resets
+// all 16 slots: it was 3% of a check-in's CPU when called before every SSL_read/SSL_write).
+void ClearOpensslErrors() {
+  if (ERR_peek_error() != 0) {
+    ERR_clear_error();
+  }
+}
+
 void LogOpensslError(const char* what, const std::string& subject) {
   char text[256] = "no OpenSSL error";
   if (unsigned long code = ERR_get_error(); code != 0) {
@@ -231,10 +240,12 @@ bool IsTokenChar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-// Field names must be tokens and values must not break the header (CR, LF, NUL).
+// Field names must be tokens and values must not break the header (CR, LF, NUL). A plain loop:
+// find_first_of with a 3-character set calls memchr once per character.
 bool IsValidField(const std::string& name, const std::string& value) {
   return !name.empty() && std::all_of(name.begin(), name.end(), IsTokenChar) &&
-         value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+         std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 // Fields the server writes itself.
@@ -374,7 +385,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // SSL error ends the connection.
   void Retry(int ssl_error, Step step) {
     if (ssl_error != SSL_ERROR_WANT_READ && ssl_error != SSL_ERROR_WANT_WRITE) {
-      ERR_clear_error();
+      ClearOpensslErrors();
       Close();
       return;
     }
@@ -390,7 +401,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Handshake() {
-    ERR_clear_error();
+    ClearOpensslErrors();
     int result = SSL_do_handshake(ssl_);
     if (result != 1) {
       Retry(SSL_get_error(ssl_, result), &Connection::Handshake);
@@ -403,7 +414,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Prepares for the next request on this connection and starts reading it.
   void StartRequest() {
     state_ = State::kReading;
-    request_.emplace();
+    // The request object is reused: its strings and vectors keep their capacity.
+    if (request_) {
+      request_->Clear();
+    } else {
+      request_.emplace();
+    }
     parser_.emplace(*request_, server_.options.body_limit, server_.options.max_body_bytes);
     parser_->header_limit(server_.options.max_header_bytes);
     parser_->eager(true);
@@ -450,7 +466,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Read() {
     while (state_ == State::kReading && !async_pending_) {
       size_t count = 0;
-      ERR_clear_error();
+      ClearOpensslErrors();
       int result = SSL_read_ex(ssl_, worker_.scratch.data(), worker_.scratch.size(), &count);
       if (result != 1) {
         int error = SSL_get_error(ssl_, result);
@@ -678,7 +694,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Flush() {
     while (out_position_ < out_.size()) {
       size_t written = 0;
-      ERR_clear_error();
+      ClearOpensslErrors();
       int result =
           SSL_write_ex(ssl_, out_.data() + out_position_, out_.size() - out_position_, &written);
       if (result != 1) {
@@ -748,7 +764,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         file_remaining_ -= static_cast<uint64_t>(got);
       }
       size_t written = 0;
-      ERR_clear_error();
+      ClearOpensslErrors();
       int result = SSL_write_ex(ssl_, file_buffer_.get() + buffer_position_,
                                 buffer_length_ - buffer_position_, &written);
       if (result != 1) {
@@ -806,9 +822,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void SendCloseNotify() {
     if (ssl_ != nullptr && SSL_is_init_finished(ssl_)) {
-      ERR_clear_error();
+      ClearOpensslErrors();
       SSL_shutdown(ssl_);  // non-blocking: if it cannot be sent now, the close goes on without it
-      ERR_clear_error();
+      ClearOpensslErrors();
     }
   }
 
