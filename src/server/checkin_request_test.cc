@@ -12,8 +12,9 @@ const std::string kValid =
     R"({"device_id":"dev-1","project":"thermo","chip":"esp32c3","version":"1.0.0",)"
     R"("secure_version":2,"tags":["eu","beta"],"nonce":"00112233445566778899aabbccddeeff"})";
 
-// The differential property: the scanner accepts exactly what the document parser accepts, with
-// the same result, and ParseCheckin answers as the document parser does.
+// The differential property for bodies without repeated keys: the scanner accepts exactly what
+// the document parser accepts, with the same result, and ParseCheckin answers as the document
+// parser does.
 void ExpectParsersAgree(const std::string& body) {
   const ApiResult<CheckinRequest> document = ParseCheckinDocument(body);
   const std::optional<CheckinRequest> scanned = ScanCheckin(body);
