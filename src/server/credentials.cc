@@ -9,7 +9,7 @@
 
 #include "core/check.h"
 #include "core/hex.h"
-#include "ports/host/reused_digest.h"
+#include "ports/host/small_digest.h"
 #include "server/http/http_types.h"
 
 namespace aloft::server {
@@ -65,7 +65,7 @@ std::string TokenHash(std::string_view token) { return Sha256Hex(AsBytes(token))
 std::array<std::byte, 32> Sha256Digest(ConstByteSpan bytes) {
   std::array<std::byte, 32> digest{};
   // Fails only when OpenSSL is out of memory; then nothing of the server works anyway.
-  ALOFT_CHECK(host::ReusedSha256(bytes, digest).ok());
+  ALOFT_CHECK(host::SmallSha256(bytes, digest).ok());
   return digest;
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/try.h"
-#include "ports/host/reused_digest.h"
+#include "ports/host/small_digest.h"
 
 namespace aloft::host {
 namespace {
@@ -216,7 +216,7 @@ Status OpensslCrypto::HmacSha256(ConstByteSpan key, ConstByteSpan message, ByteS
     return InvalidArgument("crypto: hmac key is empty or mac buffer too small");
   }
   std::array<std::byte, 32> out{};
-  ALOFT_TRY(ReusedHmacSha256(key, message, out));
+  ALOFT_TRY(SmallHmacSha256(key, message, out));
   std::memcpy(mac.data(), out.data(), out.size());
   return OkStatus();
 }

@@ -1,6 +1,7 @@
 #include "server/http/router.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <optional>
 #include <set>
 #include <utility>
@@ -20,9 +21,12 @@ bool IsToken(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
 }
 
+// Segments of a path: inline for the paths the API has (no allocation per request).
+using Segments = boost::container::small_vector<std::string_view, 8>;
+
 // Splits "/a/b/c" into {"a", "b", "c"}; "/" gives {""}. REQUIRES: path starts with '/'.
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> segments;
+Segments SplitPath(std::string_view path) {
+  Segments segments;
   path.remove_prefix(1);
   while (true) {
     size_t slash = path.find('/');
@@ -49,7 +53,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   Route route;
   route.method = std::string(method);
   route.handler = std::move(handler);
-  std::vector<std::string_view> parts = SplitPath(pattern);
+  Segments parts = SplitPath(pattern);
   if (parts.size() > kMaxSegments) {
     return InvalidArgument("router: bad pattern");
   }
@@ -101,7 +105,7 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   if (path.empty() || path.front() != '/') {
     return match;
   }
-  std::vector<std::string_view> parts = SplitPath(path);
+  Segments parts = SplitPath(path);
 
   // Specificity: one bit per segment, first segment most significant, set for a parameter;
   // the smallest key is the most specific (a literal wins at the first difference).

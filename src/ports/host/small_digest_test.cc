@@ -1,4 +1,4 @@
-#include "ports/host/reused_digest.h"
+#include "ports/host/small_digest.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -22,17 +22,17 @@ std::string Hex(const std::array<std::byte, 32>& bytes) {
 
 std::string Sha256Of(std::string_view text) {
   std::array<std::byte, 32> digest{};
-  EXPECT_TRUE(ReusedSha256(AsBytes(text), digest).ok());
+  EXPECT_TRUE(SmallSha256(AsBytes(text), digest).ok());
   return Hex(digest);
 }
 
 std::string HmacOf(std::string_view key, std::string_view text) {
   std::array<std::byte, 32> mac{};
-  EXPECT_TRUE(ReusedHmacSha256(AsBytes(key), AsBytes(text), mac).ok());
+  EXPECT_TRUE(SmallHmacSha256(AsBytes(key), AsBytes(text), mac).ok());
   return Hex(mac);
 }
 
-TEST(ReusedSha256, Fips180Vectors_MatchAcrossReuse) {
+TEST(SmallSha256, Fips180Vectors_MatchAcrossReuse) {
   for (int round = 0; round < 3; ++round) {
     EXPECT_EQ(Sha256Of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(Sha256Of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -40,7 +40,7 @@ TEST(ReusedSha256, Fips180Vectors_MatchAcrossReuse) {
 }
 
 // RFC 4231 test cases 2 and 1: the key changes between calls on the same context.
-TEST(ReusedHmacSha256, Rfc4231Vectors_KeyChangesBetweenCalls) {
+TEST(SmallHmacSha256, Rfc4231Vectors_KeyChangesBetweenCalls) {
   const std::string key1(20, '\x0b');
   for (int round = 0; round < 3; ++round) {
     EXPECT_EQ(HmacOf("Jefe", "what do ya want for nothing?"),
@@ -52,7 +52,7 @@ TEST(ReusedHmacSha256, Rfc4231Vectors_KeyChangesBetweenCalls) {
 
 // The RFC 2104 construction against OpenSSL's own HMAC, for keys shorter than, equal to and
 // longer than a block (hashed first) and messages of every small length.
-TEST(ReusedHmacSha256, MatchesOpensslHmac_ForRandomKeysAndMessages) {
+TEST(SmallHmacSha256, MatchesOpensslHmac_ForRandomKeysAndMessages) {
   std::mt19937 random(7);
   for (size_t key_size : {0u, 1u, 16u, 32u, 63u, 64u, 65u, 131u, 200u}) {
     for (size_t message_size = 0; message_size < 300; message_size += 7) {
@@ -72,7 +72,7 @@ TEST(ReusedHmacSha256, MatchesOpensslHmac_ForRandomKeysAndMessages) {
   }
 }
 
-TEST(ReusedHmacSha256, ManyThreads_EachGetsTheRightMac) {
+TEST(SmallHmacSha256, ManyThreads_EachGetsTheRightMac) {
   std::vector<std::thread> threads;
   std::vector<std::string> results(8);
   for (size_t i = 0; i < results.size(); ++i) {
