@@ -17,7 +17,7 @@ namespace {
 
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-bool IsBase64UrlChar(char c) {
+constexpr bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
 }
@@ -56,8 +56,17 @@ Result<MasterKey> GenerateMasterKey() {
 }
 
 bool IsWellFormedToken(std::string_view token) {
+  // A table, built once: every check-in runs this over its token.
+  static constexpr std::array<bool, 256> kIsBase64Url = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+      table[static_cast<size_t>(c)] = IsBase64UrlChar(static_cast<char>(c));
+    }
+    return table;
+  }();
   return token.size() >= kMinTokenChars && token.size() <= kMaxTokenChars &&
-         std::all_of(token.begin(), token.end(), IsBase64UrlChar);
+         std::all_of(token.begin(), token.end(),
+                     [](char c) { return kIsBase64Url[static_cast<unsigned char>(c)]; });
 }
 
 std::string TokenHash(std::string_view token) { return Sha256Hex(AsBytes(token)); }
