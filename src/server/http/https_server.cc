@@ -73,7 +73,6 @@ struct DeadlineClock {
   using rep = duration::rep;
   using period = duration::period;
   using time_point = std::chrono::time_point<DeadlineClock>;
-  static constexpr bool is_steady = true;
   static time_point now() noexcept {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
