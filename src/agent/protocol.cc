@@ -7,6 +7,7 @@
 
 #include "core/base64.h"
 #include "core/hex.h"
+#include "core/text.h"
 #include "core/try.h"
 
 // jsmn 1.1 (Debian libjsmn-dev; ESP-IDF's jsmn component): header-only C, compiled here and only
@@ -368,19 +369,12 @@ class Document {
 
 // "0" or [1-9][0-9]*, at most max.
 std::optional<uint64_t> ParseUnsigned(std::string_view text, uint64_t max) {
-  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
+  if (text.size() > 1 && text[0] == '0') {
     return std::nullopt;
   }
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (value > (max - digit) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + digit;
+  const std::optional<uint64_t> value = core::ParseDecimal(text);
+  if (!value.has_value() || *value > max) {
+    return std::nullopt;
   }
   return value;
 }

@@ -1,19 +1,10 @@
 #include "ports/esp-idf/config_text.h"
 
 #include "core/hex.h"
+#include "core/text.h"
 
 namespace aloft::espidf {
 namespace {
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 constexpr size_t kMaxTagSize = 64;
 
@@ -23,7 +14,7 @@ Result<size_t> ParseTrustedKeyDigests(std::span<const std::string_view> texts,
                                       std::span<core::TrustedKey> out) {
   size_t count = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
-    const std::string_view text = Trim(texts[i]);
+    const std::string_view text = core::TrimOws(texts[i]);
     if (text.empty()) {
       continue;
     }
@@ -48,7 +39,7 @@ Result<size_t> SplitTags(std::string_view text, std::span<std::string_view> out)
   size_t count = 0;
   while (!text.empty()) {
     const size_t comma = text.find(',');
-    const std::string_view piece = Trim(text.substr(0, comma));
+    const std::string_view piece = core::TrimOws(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
     if (piece.empty()) {
       continue;

@@ -1,34 +1,18 @@
 #include "ports/esp-idf/content_range.h"
 
+#include "core/text.h"
+
 namespace aloft::espidf {
 namespace {
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // A decimal number of 1..10 digits that fits 32 bits.
 std::optional<uint32_t> ParseU32(std::string_view digits) {
-  if (digits.empty() || digits.size() > 10) {
+  const std::optional<uint64_t> value =
+      digits.size() <= 10 ? core::ParseDecimal(digits) : std::nullopt;
+  if (!value.has_value() || *value > UINT32_MAX) {
     return std::nullopt;
   }
-  uint64_t value = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (value > UINT32_MAX) {
-    return std::nullopt;
-  }
-  return static_cast<uint32_t>(value);
+  return static_cast<uint32_t>(*value);
 }
 
 bool StartsWithBytesUnit(std::string_view text) {
@@ -51,11 +35,11 @@ bool StartsWithBytesUnit(std::string_view text) {
 }  // namespace
 
 std::optional<ContentRange> ParseContentRange(std::string_view value) {
-  value = Trim(value);
+  value = core::TrimOws(value);
   if (!StartsWithBytesUnit(value)) {
     return std::nullopt;
   }
-  value = Trim(value.substr(6));
+  value = core::TrimOws(value.substr(6));
   const size_t dash = value.find('-');
   const size_t slash = value.find('/');
   if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {

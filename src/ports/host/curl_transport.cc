@@ -3,13 +3,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <limits>
 #include <optional>
 
 #include "core/port/transport_status.h"
+#include "core/text.h"
 #include "ports/host/pinned_tls.h"
 
 namespace aloft::host {
@@ -42,15 +42,6 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-std::optional<uint64_t> ParseDecimal(std::string_view text) {
-  uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
 uint32_t Saturate32(uint64_t value) {
   return static_cast<uint32_t>(std::min<uint64_t>(value, std::numeric_limits<uint32_t>::max()));
 }
@@ -70,15 +61,15 @@ std::optional<ContentRange> ParseContentRange(std::string_view value) {
   if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) {
     return std::nullopt;
   }
-  std::optional<uint64_t> first = ParseDecimal(value.substr(0, dash));
-  std::optional<uint64_t> last = ParseDecimal(value.substr(dash + 1, slash - dash - 1));
+  std::optional<uint64_t> first = core::ParseDecimal(value.substr(0, dash));
+  std::optional<uint64_t> last = core::ParseDecimal(value.substr(dash + 1, slash - dash - 1));
   if (!first || !last || *last < *first) {
     return std::nullopt;
   }
   const std::string_view total_text = value.substr(slash + 1);
   ContentRange range{*first, 0};
   if (total_text != "*") {
-    std::optional<uint64_t> total = ParseDecimal(total_text);
+    std::optional<uint64_t> total = core::ParseDecimal(total_text);
     if (!total || *total <= *last) {
       return std::nullopt;
     }
@@ -154,7 +145,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     const size_t space = line.find(' ');
     x.status = 0;
     if (space != std::string_view::npos && line.size() >= space + 4) {
-      x.status = static_cast<long>(ParseDecimal(line.substr(space + 1, 3)).value_or(0));
+      x.status = static_cast<long>(core::ParseDecimal(line.substr(space + 1, 3)).value_or(0));
     }
     return bytes;
   }
@@ -189,7 +180,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   const std::string_view name = Trim(trimmed.substr(0, colon));
   const std::string_view value = Trim(trimmed.substr(colon + 1));
   if (name.size() == 14 && StartsWithIgnoreCase(name, "content-length")) {
-    x.content_length = ParseDecimal(value);
+    x.content_length = core::ParseDecimal(value);
   } else if (name.size() == 13 && StartsWithIgnoreCase(name, "content-range")) {
     x.content_range = ParseContentRange(value);
   }

@@ -2,44 +2,17 @@
 
 #include <utility>
 
+#include "core/text.h"
+
 namespace aloft::server {
 namespace {
-
-std::string_view TrimOws(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-// Digits only, no sign, no overflow.
-std::optional<uint64_t> ParseDecimal(std::string_view text) {
-  if (text.empty()) {
-    return std::nullopt;
-  }
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + digit;
-  }
-  return value;
-}
 
 // The next element of a comma-separated list, trimmed; empty elements are skipped (RFC 9110
 // §5.6.1). nullopt at the end of the list.
 std::optional<std::string_view> NextListElement(std::string_view& list) {
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string_view element = TrimOws(list.substr(0, comma));
+    std::string_view element = core::TrimOws(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (!element.empty()) {
       return element;
@@ -77,9 +50,10 @@ std::optional<EntityTag> ParseEntityTag(std::string_view text) {
 }  // namespace
 
 ByteRange ParseRange(std::string_view value, uint64_t size) {
-  value = TrimOws(value);
+  value = core::TrimOws(value);
   size_t eq = value.find('=');
-  if (eq == std::string_view::npos || !EqualsIgnoreCase(TrimOws(value.substr(0, eq)), "bytes")) {
+  if (eq == std::string_view::npos ||
+      !EqualsIgnoreCase(core::TrimOws(value.substr(0, eq)), "bytes")) {
     return ByteRange();
   }
   std::string_view list = value.substr(eq + 1);
@@ -96,7 +70,7 @@ ByteRange ParseRange(std::string_view value, uint64_t size) {
   ByteRange unsatisfiable{ByteRange::Kind::kUnsatisfiable, 0, 0};
 
   if (first_text.empty()) {  // suffix range "-n": the last n bytes
-    std::optional<uint64_t> suffix = ParseDecimal(last_text);
+    std::optional<uint64_t> suffix = core::ParseDecimal(last_text);
     if (!suffix) {
       return ByteRange();
     }
@@ -106,13 +80,13 @@ ByteRange ParseRange(std::string_view value, uint64_t size) {
     uint64_t length = *suffix < size ? *suffix : size;
     return ByteRange{ByteRange::Kind::kSatisfiable, size - length, length};
   }
-  std::optional<uint64_t> first = ParseDecimal(first_text);
+  std::optional<uint64_t> first = core::ParseDecimal(first_text);
   if (!first) {
     return ByteRange();
   }
   uint64_t last = UINT64_MAX;  // "a-": to the end
   if (!last_text.empty()) {
-    std::optional<uint64_t> parsed = ParseDecimal(last_text);
+    std::optional<uint64_t> parsed = core::ParseDecimal(last_text);
     if (!parsed || *parsed < *first) {
       return ByteRange();
     }
@@ -132,7 +106,7 @@ bool EtagListMatches(std::string_view list, std::string_view etag, bool weak_com
   if (!current) {
     return false;
   }
-  if (TrimOws(list) == "*") {
+  if (core::TrimOws(list) == "*") {
     return true;
   }
   bool matched = false;
@@ -162,7 +136,7 @@ FileDecision DecideFileResponse(const FileConditions& conditions, std::string_vi
     return whole;
   }
   if (conditions.if_range) {
-    std::string_view validator = TrimOws(*conditions.if_range);
+    std::string_view validator = core::TrimOws(*conditions.if_range);
     // A date cannot match: these files have no Last-Modified.
     if (!ParseEntityTag(validator) ||
         !EtagListMatches(validator, etag, /*weak_comparison=*/false)) {
