@@ -115,21 +115,6 @@ struct BootArgs {
   bool json = false;
 };
 
-// A chip never met before: the chip of the first app partition holding a readable image, which
-// is what this device's firmware was built for.
-std::optional<uint16_t> LearnChip(FlashDevice& device) {
-  std::array<int, kMaxOtaSlots + 2> indexes{};
-  const size_t count = device.layout.Indexes(indexes);
-  for (size_t i = 0; i < count; ++i) {
-    Result<FlashImageIdentity> identity =
-        ReadFlashImageIdentity(*device.flash, *device.layout.Find(indexes[i]));
-    if (identity.ok() && !ChipName(identity->header.chip_id).empty()) {
-      return identity->header.chip_id;
-    }
-  }
-  return std::nullopt;
-}
-
 int RunBoot(const BootArgs& args) {
   std::unique_ptr<Session> session = OpenSession(args.flash);
   if (session == nullptr) {

@@ -198,20 +198,6 @@ class RunPrinter final : public emulator::RuntimeObserver {
   std::string failure_;
 };
 
-// The chip of the first readable image, for a device that has never booted.
-std::optional<uint16_t> LearnChip(FlashDevice& device) {
-  std::array<int, kMaxOtaSlots + 2> indexes{};
-  const size_t count = device.layout.Indexes(indexes);
-  for (size_t i = 0; i < count; ++i) {
-    Result<FlashImageIdentity> identity =
-        ReadFlashImageIdentity(*device.flash, *device.layout.Find(indexes[i]));
-    if (identity.ok() && !ChipName(identity->header.chip_id).empty()) {
-      return identity->header.chip_id;
-    }
-  }
-  return std::nullopt;
-}
-
 // The secret given now (and remembered), or the one remembered from an earlier run.
 std::optional<std::array<std::byte, kSecretSize>> ProvisionSecret(host::FileKeyValue& store,
                                                                   const RunArgs& args) {

@@ -10,6 +10,7 @@
 #include "cli/io.h"
 #include "cli/json_output.h"
 #include "core/boot/slot_layout.h"
+#include "core/device/flash_image.h"
 #include "core/format/app_image.h"
 #include "ports/host/openssl_crypto.h"
 
@@ -234,6 +235,19 @@ std::optional<FlashDevice> OpenFlashDevice(const std::string& path, uint32_t tab
   }
   device.layout = *layout;
   return device;
+}
+
+std::optional<uint16_t> LearnChip(FlashDevice& device) {
+  std::array<int, core::kMaxOtaSlots + 2> indexes{};
+  const size_t count = device.layout.Indexes(indexes);
+  for (size_t i = 0; i < count; ++i) {
+    Result<core::FlashImageIdentity> identity =
+        ReadFlashImageIdentity(*device.flash, *device.layout.Find(indexes[i]));
+    if (identity.ok() && !core::ChipName(identity->header.chip_id).empty()) {
+      return identity->header.chip_id;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace aloft::cli

@@ -62,6 +62,10 @@ struct FlashDevice {
 std::optional<FlashDevice> OpenFlashDevice(const std::string& path, uint32_t table_offset,
                                            bool in_memory);
 
+// A chip never met before: the chip of the first app partition holding a readable image, which
+// is what this device's firmware was built for; nullopt when no image is readable.
+std::optional<uint16_t> LearnChip(FlashDevice& device);
+
 // "ota_0".."ota_15", "factory", "test" → the index; nullopt for anything else.
 std::optional<int> ParseSlotName(const std::string& name);
 
